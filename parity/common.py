@@ -107,12 +107,12 @@ class Recorder:
         try:
             arrays, info = fn()
         except Exception as e:
-            tb = traceback.format_exc(limit=3)
+            tb = traceback.format_exc()
             self.manifest["cases"][case] = {
                 "recorded": False,
                 "graph": str(graph_path(case).relative_to(graph_path(case).parents[2])),
                 "error": f"{type(e).__name__}: {e}",
-                "traceback_tail": tb.strip().splitlines()[-3:],
+                "traceback_tail": tb.strip().splitlines()[-7:],
             }
             print(f"[{self.framework}] {case} FAILED: {type(e).__name__}: {e}", flush=True)
             return

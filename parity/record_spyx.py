@@ -1,0 +1,125 @@
+"""Record Spyx 1.0.0 on the parity cases ("new" env: nir 1.0.8, jax, flax.nnx).
+
+XLA_FLAGS=--xla_backend_optimization_level=0 is set before jax is imported, so
+jitted `beta*v + x` is not contracted into one FMA (outputs then round like
+torch eager; recorded in the manifest).
+Import + run: `model, (out, states) = spyx.nir.from_nir(graph, x, dt=1e-4,
+return_all_states=True)` exactly as a user would (x time-major (T, B, n)).
+`states` gives each neuron layer's state after every step: LIF/IF -> V;
+CuBaLIF/RCuBaLIF -> concat(V, I) on the last axis (split here).
+Spikes of inner layers are not returned by from_nir: they are obtained by
+running the same model layer by layer in a lax.scan (the Sequential's own
+__call__ logic, one layer at a time) and checked against from_nir's output
+and states (must be identical). Layers are named by the NIR node they were built
+from (Spyx follows the first out-edge chain from 'input'; other nodes are
+silently dropped - listed in the manifest as `dropped_nodes`).
+Units: NIR volts as Spyx sees them (r, w_in ignored: v = beta*v + x).
+"""
+from __future__ import annotations
+
+import os
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BRAILLE_CASES, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import nir  # noqa: E402
+import spyx  # noqa: E402
+import spyx.nir  # noqa: E402
+
+NEURONS = ("LIF", "IF", "CuBaLIF", "RCuBaLIF", "RLIF", "RIF")
+
+
+def layer_names(g):
+    """Names of the NIR nodes Spyx builds layers from (mirrors spyx.nir._build_model order)."""
+    g = spyx.nir._replace_rnn_subgraph_with_nirgraph(g)
+    names, cur = [], "input"
+    while cur != "output":
+        nxt = next((d for s, d in g.edges if s == cur), None)
+        if nxt is None:
+            break
+        if cur != "input" and spyx.nir._nir_node_to_spyx_module(g.nodes[cur], spyx.nir.nnx.Rngs(0)) is not None:
+            names.append(cur)
+        cur = nxt
+    return names, g
+
+
+def run_case(case):
+    path = str(graph_path(case))
+    x = case_input(case)
+    xj = jnp.asarray(x)
+    model, (out, states) = spyx.nir.from_nir(nir.read(path), xj, dt=DT, return_all_states=True)
+    names, g2 = layer_names(nir.read(path))
+    layers = list(model.layers)
+    assert len(names) == len(layers), (names, layers)
+    all_nodes = set(nir.read(path).nodes) - {"input", "output"}
+    used = set()
+    for n in names:
+        node = g2.nodes[n]
+        used |= set(node.nodes) if isinstance(node, nir.NIRGraph) else {n}
+    dropped = sorted(all_nodes - used - {k for k in all_nodes if "." in k and k.split(".")[0] in names})
+
+    init = model.initial_state(x.shape[1])
+
+    def step(state, x_t):
+        outs, new_state, h = [], [], x_t
+        for layer, s in zip(model.layers, state):
+            if s is not None:
+                h, s = layer(h, s)
+            else:
+                h = layer(h)
+            outs.append(h)
+            new_state.append(s)
+        return new_state, outs
+
+    _, layer_outs = jax.lax.scan(step, init, xj)
+    assert np.array_equal(np.asarray(layer_outs[-1]), np.asarray(out)), "layer-wise rerun differs"
+    arrays = {"input": x, "output": np.asarray(out)}
+    kinds = {}
+    for i, (n, layer) in enumerate(zip(names, layers)):
+        kind = type(layer).__name__
+        kinds[n] = kind
+        if kind not in NEURONS:
+            continue
+        st = np.asarray(states[i])
+        arrays[f"spikes/{n}"] = np.asarray(layer_outs[i])
+        if kind in ("CuBaLIF", "RCuBaLIF"):
+            v, cur = np.split(st, 2, axis=-1)
+            arrays[f"v/{n}"] = v
+            arrays[f"i_syn/{n}"] = cur
+        else:
+            arrays[f"v/{n}"] = st
+    info = {
+        "dt": DT,
+        "options": f"spyx.nir.from_nir(graph, x, dt={DT}, return_all_states=True); "
+                   "XLA_FLAGS=--xla_backend_optimization_level=0",
+        "layers": kinds,
+        "dropped_nodes": dropped,
+        "v_units": "NIR volts as Spyx integrates them (r, w_in ignored); v after the step "
+                   "(spikes are fired from the previous step's v)",
+        "node_names": "NIR node names; an RNN cycle lif1.lif<->lif1.w_rec becomes layer 'lif1'",
+    }
+    return arrays, info
+
+
+def main():
+    rec = Recorder("spyx", ["spyx", "nir", "jax", "jaxlib", "flax", "numpy"],
+                   notes={"execution": "jax on CPU, float32, jit via lax.scan",
+                          "XLA_FLAGS": os.environ["XLA_FLAGS"],
+                          "fma": "FMA contraction disabled by XLA_FLAGS (torch-like two roundings)",
+                          "output": "key 'output' = from_nir outputs (last layer)"})
+    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
+        rec.run(case, lambda c=case: run_case(c))
+    rec.write()
+
+
+if __name__ == "__main__":
+    main()
