@@ -64,6 +64,15 @@ def case_input(case: str) -> np.ndarray:
     return random_input(case)
 
 
+def rel(p: Path) -> str:
+    """Path as stored in manifests: repo-relative, or 'shared/...' for the shared folder."""
+    p = Path(p).resolve()
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return "shared/" + str(p.relative_to(SHARED.resolve()))
+
+
 def versions(mods) -> dict:
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
     for m in mods:
@@ -101,6 +110,11 @@ class Recorder:
             "cases": {},
         }
 
+    def explain(self, case: str, text: str):
+        """Attach a human explanation to a case (typically why it failed)."""
+        if case in self.manifest["cases"]:
+            self.manifest["cases"][case]["explanation"] = text
+
     def run(self, case: str, fn):
         """fn() -> (arrays: dict, info: dict). Exceptions are recorded, never faked."""
         print(f"[{self.framework}] {case} ...", flush=True)
@@ -110,7 +124,7 @@ class Recorder:
             tb = traceback.format_exc()
             self.manifest["cases"][case] = {
                 "recorded": False,
-                "graph": str(graph_path(case).relative_to(graph_path(case).parents[2])),
+                "graph": rel(graph_path(case.replace("_reset_subtract", ""))),
                 "error": f"{type(e).__name__}: {e}",
                 "traceback_tail": tb.strip().splitlines()[-7:],
             }
@@ -125,7 +139,7 @@ class Recorder:
         entry = {
             "recorded": True,
             "file": path.name,
-            "graph": str(graph_path(case).relative_to(graph_path(case).parents[2])),
+            "graph": rel(graph_path(case.replace("_reset_subtract", ""))),
             "keys": {k: list(v.shape) for k, v in out.items() if k != "dt"},
             "dt": float(out["dt"]),
             "total_spikes": spike_counts,

@@ -83,6 +83,12 @@ def main():
                           "output": "key 'output' = value returned by the module (last node)"})
     for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
         rec.run(case, lambda c=case: run_case(c))
+    rec.explain("if_chain", "snnTorch maps nir.IF to Leaky(beta=0.9, init_hidden=False): that module "
+                            "returns a (spk, mem) tuple which the fx graph passes on to the next Linear")
+    for case in ("recurrent", "braille_bias_zero", "braille_subtract"):
+        rec.explain(case, "import_from_nir crashes while building the RNN subgraph "
+                          "(nirtorch 2.6 nir_to_torch on the NIRGraph node made by "
+                          "_replace_rnn_subgraph_with_nirgraph)")
     rec.write()
 
 

@@ -1,0 +1,95 @@
+"""Record Rockpool 3.1.0 on the parity cases ("old" env: nir 1.0.4, nirtorch 2.0.2).
+
+Import: `rockpool.nn.modules.torch.nir.from_nir(nir.read(path))` exactly as a
+user would (no options; dt is inferred per layer as min(tau_mem/(1+r)), recorded
+per layer in the manifest). The result is a nirtorch 2.0.2 GraphExecutor.
+Run: STEPPED, one call per time step with x of shape (1, 1, n), carrying the
+returned GraphExecutorState (a whole-sequence call has no recurrence at all
+through the executor's flat cycle), and ONE SAMPLE AT A TIME: Rockpool's torch
+modules keep only batch element 0 as their state after a call
+(`self.vmem = vmem[0]`) and broadcast it to the whole batch on the next call, so
+stepping a batch of B > 1 would mix samples. Samples are run separately and
+stacked on the batch axis.
+Recorded per LIFTorch node (names: NIR names with '.' -> '_'): spikes = the
+node's output (spike COUNTS per step, n = floor(v/theta) for v >= theta),
+v = module.vmem after the step, i_syn = module.isyn after the step (NIR volts /
+currents in Rockpool's own scaling: w_in and r are ignored).
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BRAILLE_CASES, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+
+import nir  # noqa: E402
+import torch  # noqa: E402
+import rockpool  # noqa: E402
+from rockpool.nn.modules.torch.nir import from_nir  # noqa: E402
+
+torch.set_num_threads(2)
+warnings.filterwarnings("ignore")
+
+
+def run_case(case):
+    g = nir.read(str(graph_path(case)))
+    model = from_nir(g)
+    neurons = [n.name for n in model.execution_order if type(n.elem).__name__ == "LIFTorch"]
+    dts = {n: float(model.get_submodule(n).dt) for n in neurons}
+    x = case_input(case)
+    T, B = x.shape[:2]
+    rec = {k: {n: [] for n in neurons} for k in ("spikes", "v", "i_syn")}
+    outs = []
+    with torch.no_grad():
+        for b in range(B):
+            model = from_nir(nir.read(str(graph_path(case))))  # fresh state per sample
+            per = {k: {n: [] for n in neurons} for k in rec}
+            out, state = [], None
+            for t in range(T):
+                y, state = model(torch.from_numpy(x[t, b]).reshape(1, 1, -1), state)
+                out.append(y.reshape(-1).clone())
+                for n in neurons:
+                    mod = model.get_submodule(n)
+                    per["spikes"][n].append(state.cache[n].reshape(-1).clone())
+                    per["v"][n].append(mod.vmem.reshape(-1).clone())
+                    per["i_syn"][n].append(mod.isyn.reshape(mod.size_out, -1).sum(-1).clone())
+            outs.append(torch.stack(out))
+            for k in rec:
+                for n in neurons:
+                    rec[k][n].append(torch.stack(per[k][n]))
+    arrays = {"input": x, "output": torch.stack(outs, 1).numpy()}
+    for k, d in rec.items():
+        for n, lst in d.items():
+            arrays[f"{k}/{n}"] = torch.stack(lst, 1).numpy()
+    info = {
+        "dt": min(dts.values()),
+        "dt_per_layer": dts,
+        "options": "rockpool.nn.modules.torch.nir.from_nir(graph); stepped one step per call "
+                   "carrying GraphExecutorState; one sample per run (batch state quirk)",
+        "v_units": "Rockpool vmem (NIR volts, r and w_in ignored); spikes are counts",
+        "node_names": "executor names: NIR node names with '.' replaced by '_'",
+    }
+    return arrays, info
+
+
+def main():
+    rec = Recorder("rockpool", ["rockpool", "nir", "nirtorch", "torch", "numpy"],
+                   notes={"execution": "torch eager, float32, CPU, 2 threads",
+                          "dt": "the file's 'dt' is the smallest per-layer dt Rockpool inferred "
+                                "(see dt_per_layer); Rockpool takes no dt argument",
+                          "output": "key 'output' = value returned by the executor"})
+    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
+        rec.run(case, lambda c=case: run_case(c))
+    for case in ("lif_paper", "lif_chain", "lif_chain_r1", "diamond"):
+        rec.explain(case, "Rockpool 3.1.0's NIR importer maps nir.LIF to LIFNeuronTorch but reads "
+                          "node.tau_mem, which nir.LIF does not have (it has tau): plain LIF import crashes")
+    rec.explain("if_chain", "Rockpool has no nir.IF mapping")
+    rec.write()
+
+
+if __name__ == "__main__":
+    main()
