@@ -1,0 +1,41 @@
+"""Exceptions and warnings. Every message names what is wrong and what to do."""
+
+
+class GraphError(ValueError):
+    """A NIR graph nirjax cannot give a meaning to."""
+
+
+class NIRFileError(GraphError):
+    """The file is missing, not HDF5, or not a NIR graph."""
+
+
+class UnknownNodeError(GraphError):
+    """A node type nirjax has no semantics for."""
+
+
+class DanglingEdgeError(GraphError):
+    """An edge names a node that does not exist."""
+
+
+class ShapeMismatchError(GraphError):
+    """The two ends of an edge disagree on the signal shape."""
+
+
+class ParameterError(GraphError):
+    """A parameter value without meaning (non-finite, non-positive time constant, ...)."""
+
+
+class AlgebraicLoopError(GraphError):
+    """A cycle through stateless nodes only: the signal would be defined by itself."""
+
+
+class MissingPortError(GraphError):
+    """The graph has no Input or no Output node, or an input was not supplied."""
+
+
+class UnsupportedError(ValueError):
+    """The graph is valid but the chosen method or platform cannot run it."""
+
+
+class SpikeAreaHint(UserWarning):
+    """The graph looks exported from a time-stepped framework at a fixed dt."""

@@ -1,0 +1,1 @@
+"""What NIR primitives (and platforms) mean: pure functions, no solvers."""

@@ -1,0 +1,333 @@
+"""The ideal model as one jitted event system.
+
+Structure (one ``lax.scan`` over the input steps, one bounded while loop over
+the events inside a step, one bounded while loop over the waves of a
+same-instant cascade)::
+
+    for each input step [t_k, t_k + dt):               # lax.scan
+        Threshold nodes compare their new input with the last one -> spikes at t_k
+        while t < t_k + dt:                              # events in the step
+            t_sched = next scheduled impulse (Dirac input, Delay output)
+            find the first threshold crossing in (t, min(t_sched, t_k + dt)]
+                exact: closed-form trajectories + first-root (solvers/_roots.py)
+                rk:    diffrax Tsit5 + Event(max_n(v_n - theta_n)), Bisection
+            advance every state to that time
+            cascade: fire (v >= theta), reset, propagate impulses through the
+                     maps, jump, repeat until no neuron is at threshold
+        record states and per-step spike counts at t_k + dt
+
+Every bound is static and every overflow sets a flag that becomes a
+:class:`RESULTS` code; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optimistix as optx
+
+from semantics.events import Threshold
+from semantics.neurons import CubaLIF, IF
+
+from ._results import RESULTS
+from ._roots import first_root
+from ._solution import Solution
+
+
+@dataclasses.dataclass(frozen=True)
+class EventConfig:
+    """Static options of the event solver (hashable, part of the jit key)."""
+
+    method: str = "exact"
+    subtract: bool = False
+    max_spikes: int = 64
+    max_events: int = 256
+    max_cascade: int = 64
+    max_delayed: int = 64
+    rtol: float = 1e-10
+    atol: float = 1e-12
+    max_rk_steps: int = 4096
+    loop_kind: str = "checkpointed"
+
+
+_FLAGS = ("spikes", "events", "cascade", "delayed", "ode")
+
+
+def _traj_kind(node):
+    if isinstance(node, IF):
+        return "linear"
+    if isinstance(node, CubaLIF):
+        return "exp2"
+    return "exp"
+
+
+def _while(cond, body, init, max_steps, kind):
+    return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind=kind)
+
+
+def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: EventConfig):
+    """Simulate ``net`` under the ideal semantics.
+
+    ``dense``: input name -> (n_steps, *shape) zero-order-hold samples;
+    ``diracs``: input name -> (*shape, K) ascending impulse times (``+inf`` padded).
+    """
+    cfg = config
+    nodes = net.nodes
+    neurons = net.neurons
+    spiking = net.spiking
+    thresholds = net.thresholds
+    delays = net.delays
+    recorders = spiking + thresholds
+    dtype = jnp.result_type(float)
+    q = jnp.asarray(spike_area, dtype)
+    t0 = jnp.asarray(t0, dtype)
+    dt = jnp.asarray(dt, dtype)
+    K = cfg.max_spikes
+    inf = jnp.array(jnp.inf, dtype)
+
+    def fire_mask(states):
+        return {n: nodes[n].threshold_fn(states[n]) >= 0 for n in spiking}
+
+    # -- spike bookkeeping ----------------------------------------------------
+    def record(c, t, fired):
+        times, counts, over = dict(c["times"]), dict(c["counts"]), c["flags"]["spikes"]
+        for n, f in fired.items():
+            slot = counts[n]
+            write = f & (slot < K)
+            onehot = (jnp.arange(K) == slot[..., None]) & write[..., None]
+            times[n] = jnp.where(onehot, t, times[n])
+            over = over | jnp.any(f & (slot >= K))
+            counts[n] = counts[n] + f.astype(counts[n].dtype)
+        return {**c, "times": times, "counts": counts, "flags": {**c["flags"], "spikes": over}}
+
+    def insert_delayed(c, t, arrivals):
+        dly_t, dly_a, over = dict(c["dly_t"]), dict(c["dly_a"]), c["flags"]["delayed"]
+        for d in delays:
+            a = arrivals[d]
+            has = a != 0
+            free = jnp.isinf(dly_t[d])
+            slot = jnp.argmax(free, axis=-1)
+            ok = has & jnp.any(free, axis=-1)
+            onehot = (jnp.arange(cfg.max_delayed) == slot[..., None]) & ok[..., None]
+            dly_t[d] = jnp.where(onehot, (t + nodes[d].delay)[..., None], dly_t[d])
+            dly_a[d] = jnp.where(onehot, a[..., None], dly_a[d])
+            over = over | jnp.any(has & ~ok)
+        return {**c, "dly_t": dly_t, "dly_a": dly_a, "flags": {**c["flags"], "delayed": over}}
+
+    def next_scheduled(c):
+        t = inf
+        for n, times in diracs.items():
+            nxt = _next_dirac(times, c["ptr"][n])
+            t = jnp.minimum(t, jnp.min(nxt, initial=jnp.inf))
+        for d in delays:
+            t = jnp.minimum(t, jnp.min(c["dly_t"][d], initial=jnp.inf))
+        return t
+
+    def pop_scheduled(c, t, active):
+        pending, ptr = dict(c["pending"]), dict(c["ptr"])
+        dly_t = dict(c["dly_t"])
+        for n, times in diracs.items():
+            hit = active & (_next_dirac(times, ptr[n]) == t)
+            pending[n] = pending[n] + q * hit
+            ptr[n] = ptr[n] + hit.astype(ptr[n].dtype)
+        for d in delays:
+            hit = active & (dly_t[d] == t)
+            pending[d] = pending[d] + jnp.sum(jnp.where(hit, c["dly_a"][d], 0.0), axis=-1)
+            dly_t[d] = jnp.where(hit, jnp.inf, dly_t[d])
+        return {**c, "pending": pending, "ptr": ptr, "dly_t": dly_t}
+
+    # -- one instant: fire, reset, propagate, jump, until settled ---------------
+    def instant(c, t, forced):
+        def cond(w):
+            c, forced, wave = w
+            at = fire_mask(c["states"])
+            busy = jnp.any(jnp.array([jnp.any(m) for m in at.values()] + [False]))
+            busy = busy | jnp.any(jnp.array([jnp.any(f) for f in forced.values()] + [False]))
+            busy = busy | jnp.any(jnp.array([jnp.any(p != 0) for p in c["pending"].values()] + [False]))
+            return busy
+
+        def body(w):
+            c, forced, wave = w
+            states = dict(c["states"])
+            at = fire_mask(states)
+            fired = {n: at[n] | forced[n] for n in spiking}
+            c = record(c, t, fired)
+            for n in spiking:
+                states[n] = nodes[n].reset(states[n], fired[n], subtract=cfg.subtract)
+            sources = dict(c["pending"])
+            for n in spiking:
+                sources[n] = q * fired[n]
+            arrivals = net.impulse_drive(sources)
+            for n in neurons:
+                states[n] = nodes[n].jump(states[n], arrivals[n])
+            c = {**c, "states": states, "pending": jax.tree.map(jnp.zeros_like, c["pending"])}
+            c = insert_delayed(c, t, arrivals)
+            no_force = jax.tree.map(jnp.zeros_like, forced)
+            return c, no_force, wave + 1
+
+        c, forced, wave = _while(cond, body, (c, forced, jnp.array(0)), cfg.max_cascade, cfg.loop_kind)
+        unsettled = cond((c, forced, wave))
+        return {**c, "flags": {**c["flags"], "cascade": c["flags"]["cascade"] | unsettled}}
+
+    # -- advancing between events ----------------------------------------------
+    def advance_exact(states, drive, t, t_stop):
+        horizon = t_stop - t
+        roots = {}
+        for n in spiking:
+            node = nodes[n]
+            roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, _traj_kind(node))
+        s_min = jnp.min(jnp.array([jnp.min(r, initial=jnp.inf) for r in roots.values()] + [jnp.inf]))
+        crossed = jnp.isfinite(s_min)
+        t_new = jnp.where(crossed & (s_min < horizon), t + s_min, t_stop)
+        s = t_new - t
+        new = {n: nodes[n].flow(states[n], drive[n], s) for n in neurons}
+        forced = {}
+        for n in spiking:
+            f = crossed & (roots[n] <= s_min)
+            new[n] = {**new[n], "v": jnp.where(f, nodes[n].v_threshold, new[n]["v"])}
+            forced[n] = f
+        return new, t_new, crossed, forced, jnp.array(False)
+
+    def advance_rk(states, ext, t, t_stop):
+        def field(tt, y, args):
+            drive = net.continuous_drive(y, ext)
+            return {n: nodes[n].vector_field(y[n], drive[n]) for n in neurons}
+
+        def gmax(y):
+            return jnp.max(jnp.array([jnp.max(nodes[n].threshold_fn(y[n])) for n in spiking]))
+
+        def cond_fn(tt, y, args, **kwargs):
+            return gmax(y)
+
+        event = None
+        if spiking:
+            event = diffrax.Event(cond_fn, root_finder=optx.Bisection(rtol=cfg.rtol, atol=cfg.atol), direction=True)
+        horizon = t_stop - t
+        safe_stop = jnp.where(horizon > 0, t_stop, t + 1.0)
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(field),
+            diffrax.Tsit5(),
+            t0=t,
+            t1=safe_stop,
+            dt0=None,
+            y0=states,
+            stepsize_controller=diffrax.PIDController(rtol=cfg.rtol, atol=cfg.atol, dtmin=None),
+            event=event,
+            saveat=diffrax.SaveAt(t1=True),
+            max_steps=cfg.max_rk_steps,
+            throw=False,
+        )
+        ran = horizon > 0
+        failed = ran & (sol.result != diffrax.RESULTS.successful)
+        y_end = jax.tree.map(lambda a: a[-1], sol.ys)
+        y_end = jax.tree.map(lambda a, b: jnp.where(ran, a, b), y_end, states)
+        t_new = jnp.where(ran, sol.ts[-1], t)
+        if spiking:
+            now = gmax(states) >= 0
+            ev = ran & jnp.any(jnp.asarray(sol.event_mask))
+            crossed = now | ev
+            y_end = jax.tree.map(lambda a, b: jnp.where(now, b, a), y_end, states)
+            t_new = jnp.where(now, t, t_new)
+            g = gmax(y_end)
+            forced = {}
+            for n in spiking:
+                f = crossed & (nodes[n].threshold_fn(y_end[n]) >= g)
+                y_end[n] = {**y_end[n], "v": jnp.where(f, nodes[n].v_threshold, y_end[n]["v"])}
+                forced[n] = f
+        else:
+            crossed, forced = jnp.array(False), {}
+        t_new = jnp.where(crossed, t_new, t_stop)
+        return y_end, t_new, crossed, forced, failed
+
+    # -- one input step ---------------------------------------------------------
+    def step(c, xs):
+        k, ext = xs
+        t_start = t0 + k * dt
+        t_end = t0 + (k + 1) * dt
+        counts_before = c["counts"]
+        c = {**c, "t": t_start}
+        drive = net.continuous_drive(c["states"], ext)
+        if thresholds:
+            fired = {n: nodes[n].crossed(c["thr_x"][n], drive[n]) for n in thresholds}
+            c = record(c, t_start, fired)
+            pending = dict(c["pending"])
+            for n in thresholds:
+                pending[n] = pending[n] + q * fired[n]
+            c = {**c, "pending": pending, "thr_x": {n: drive[n] for n in thresholds}}
+            no_force = {n: jnp.zeros(nodes[n].shape, bool) for n in spiking}
+            c = instant(c, t_start, no_force)
+
+        def cond(c):
+            return c["t"] < t_end
+
+        def body(c):
+            t = c["t"]
+            t_sched = next_scheduled(c)
+            t_stop = jnp.minimum(t_sched, t_end)
+            if cfg.method == "exact":
+                states, t_new, crossed, forced, failed = advance_exact(c["states"], drive, t, t_stop)
+            else:
+                states, t_new, crossed, forced, failed = advance_rk(c["states"], ext, t, t_stop)
+            c = {**c, "states": states, "t": t_new, "n_events": c["n_events"] + 1}
+            c = {**c, "flags": {**c["flags"], "ode": c["flags"]["ode"] | failed}}
+            at_sched = ~crossed & (t_sched <= t_new) & (t_sched < t_end)
+            c = pop_scheduled(c, t_new, at_sched)
+            return instant(c, t_new, forced)
+
+        c = _while(cond, body, c, cfg.max_events, cfg.loop_kind)
+        c = {**c, "flags": {**c["flags"], "events": c["flags"]["events"] | (c["t"] < t_end)}}
+        spikes = {n: c["counts"][n] - counts_before[n] for n in recorders}
+        return c, (c["states"], spikes)
+
+    # -- initial carry ------------------------------------------------------------
+    states0 = {n: nodes[n].init() for n in neurons}
+    carry = {
+        "t": t0,
+        "states": states0,
+        "times": {n: jnp.full(net.shape_of(n) + (K,), jnp.inf, dtype) for n in recorders},
+        "counts": {n: jnp.zeros(net.shape_of(n), jnp.int32) for n in recorders},
+        "ptr": {n: jnp.zeros(diracs[n].shape[:-1], jnp.int32) for n in diracs},
+        "pending": {
+            **{n: jnp.zeros(diracs[n].shape[:-1], dtype) for n in diracs},
+            **{n: jnp.zeros(nodes[n].shape, dtype) for n in delays + thresholds},
+        },
+        "dly_t": {d: jnp.full(nodes[d].shape + (cfg.max_delayed,), jnp.inf, dtype) for d in delays},
+        "dly_a": {d: jnp.zeros(nodes[d].shape + (cfg.max_delayed,), dtype) for d in delays},
+        "thr_x": {n: jnp.zeros(nodes[n].shape, dtype) for n in thresholds},
+        "flags": {f: jnp.array(False) for f in _FLAGS},
+        "n_events": jnp.array(0, jnp.int32),
+    }
+    ks = jnp.arange(n_steps)
+    ext_seq = {n: jnp.asarray(x, dtype) for n, x in dense.items()}
+    carry, (rec_states, rec_spikes) = jax.lax.scan(step, carry, (ks, ext_seq))
+
+    flags = carry["flags"]
+    result = RESULTS.successful
+    for name, item in (
+        ("ode", RESULTS.ode_solver_failed),
+        ("delayed", RESULTS.delay_buffer_full),
+        ("cascade", RESULTS.cascade_unsettled),
+        ("events", RESULTS.event_budget_exhausted),
+        ("spikes", RESULTS.spike_buffer_full),
+    ):
+        result = RESULTS.where(flags[name], item, result)
+    return Solution(
+        ts=t0 + (ks + 1) * dt,
+        states=rec_states,
+        spikes=rec_spikes,
+        spike_times=carry["times"],
+        spike_counts=carry["counts"],
+        result=result,
+        stats={"events": carry["n_events"]},
+    )
+
+
+def _next_dirac(times, ptr):
+    k = times.shape[-1]
+    idx = jnp.minimum(ptr, k - 1)[..., None]
+    nxt = jnp.take_along_axis(times, idx, axis=-1)[..., 0]
+    return jnp.where(ptr < k, nxt, jnp.inf)

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ._results import RESULTS
+
+
+class Solution(eqx.Module):
+    """What a simulation returns (a pytree: it passes through ``jit``/``vmap``).
+
+    * ``ts``: (steps,) recording times, the end of each input step.
+    * ``states[node][var]``: (steps, *shape) state at ``ts`` (after any spike
+      and reset at exactly that time).
+    * ``spikes[node]``: (steps, *shape) number of spikes in ``(ts[k] - dt, ts[k]]``.
+    * ``spike_times[node]``: (*shape, K) exact spike times, unused slots ``+inf``
+      (ideal model only; platform models leave it empty).
+    * ``spike_counts[node]``: (*shape,) total spikes (may exceed K: see ``result``).
+    * ``result``: a :class:`RESULTS` item.
+    """
+
+    ts: jnp.ndarray
+    states: dict
+    spikes: dict
+    spike_times: dict
+    spike_counts: dict
+    result: RESULTS
+    stats: dict = eqx.field(default_factory=dict)
