@@ -85,7 +85,8 @@ def _check_raw(raw, where):
     for src, dst in np.asarray(edges).reshape(-1, 2).tolist():
         src, dst = _s(src), _s(dst)
         for end, role in ((src, "source"), (dst, "destination")):
-            if end.split(".")[0] not in nodes:
+            head = end.split(".")[0]
+            if end not in nodes and not (head in nodes and nodes[head].get("type") == "NIRGraph"):
                 raise DanglingEdgeError(_dangling_msg(where, (src, dst), end, role, list(nodes)))
 
 
@@ -512,11 +513,11 @@ def spike_area_hint(net: Network):
         if isinstance(node, neurons.CubaLIF):
             d1 = np.asarray(node.tau_mem) / np.asarray(node.r)
             d2 = np.asarray(node.tau_syn) / np.asarray(node.w_in)
-            if np.any(np.asarray(node.r) <= 1) or not np.allclose(d1, d2, rtol=1e-3):
+            if np.any(np.asarray(node.r) < 2) or not np.allclose(d1, d2, rtol=1e-3):
                 return None
             dts.append(d1.ravel())
         elif isinstance(node, neurons.LIF):
-            if np.any(np.asarray(node.r) <= 1):
+            if np.any(np.asarray(node.r) < 4):  # LIF alone is a weaker sign: ask for tau >= 4 dt
                 return None
             dts.append((np.asarray(node.tau) / np.asarray(node.r)).ravel())
     if not dts:

@@ -33,7 +33,7 @@ def simulate(
     reset: str | None = None,
     method: str = "exact",
     platform: str | None = None,
-    max_spikes: int = 64,
+    max_spikes: int | None = None,
     max_events: int = 256,
     max_cascade: int = 64,
     max_delayed: int = 64,
@@ -63,8 +63,11 @@ def simulate(
       rounding; raises :class:`UnsupportedError` for graphs whose neurons are
       coupled continuously) or ``"rk"`` (diffrax Tsit5 with an event root find).
     - ``platform``: a platform name to run its discretization model instead.
-    - ``max_spikes``, ``max_events`` (per step), ``max_cascade``, ``max_delayed``:
-      static buffer sizes; overflowing one sets ``sol.result``.
+    - ``max_spikes`` (spike-time slots per neuron; default ``max(64, steps)``),
+      ``max_events`` (events per input step), ``max_cascade`` (waves of one
+      same-instant cascade), ``max_delayed`` (spikes in flight per Delay element):
+      static buffer sizes; overflowing one sets ``sol.result`` (and raises
+      when ``throw=True``), never a silent drop.
     - ``throw``: raise on a failure result (else inspect ``sol.result``).
 
     Returns a :class:`Solution`.
@@ -88,6 +91,8 @@ def simulate(
         _check_exact(net)
     for n, sp in diracs.items():
         _check_spike_times(n, sp, t0, t0 + n_steps * dt)
+    if max_spikes is None:
+        max_spikes = max(64, n_steps)
     cfg = EventConfig(
         method=method, subtract=_RESETS[reset], max_spikes=max_spikes, max_events=max_events,
         max_cascade=max_cascade, max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,

@@ -64,11 +64,17 @@ class Network(eqx.Module):
 
     # -- signals --------------------------------------------------------------
     def _propagate(self, values, use_bias):
+        """Evaluate the maps in topological order. A map none of whose
+        predecessors carries a value is skipped (it emits nothing, or only its
+        bias when ``use_bias``), so impulses only touch the maps they reach."""
         values = dict(values)
         for name in self.map_order:
             m = self.nodes[name]
-            x = self._sum_in(values, name, m.in_shape)
-            values[name] = m(x) if use_bias else m.linear(x)
+            if any(values.get(p) is not None for p in self.preds(name)):
+                x = self._sum_in(values, name, m.in_shape)
+                values[name] = m(x) if use_bias else m.linear(x)
+            elif use_bias and hasattr(m, "bias"):
+                values[name] = m(jnp.zeros(m.in_shape, dtype=jnp.result_type(float)))
         return values
 
     def _sum_in(self, values, name, shape):

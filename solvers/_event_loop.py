@@ -98,7 +98,7 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         for n, f in fired.items():
             slot = counts[n]
             write = f & (slot < K)
-            onehot = (jnp.arange(K) == slot[..., None]) & write[..., None]
+            onehot = (_slots(K, slot.ndim) == slot[..., None]) & write[..., None]
             times[n] = jnp.where(onehot, t, times[n])
             over = over | jnp.any(f & (slot >= K))
             counts[n] = counts[n] + f.astype(counts[n].dtype)
@@ -112,7 +112,7 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             free = jnp.isinf(dly_t[d])
             slot = jnp.argmax(free, axis=-1)
             ok = has & jnp.any(free, axis=-1)
-            onehot = (jnp.arange(cfg.max_delayed) == slot[..., None]) & ok[..., None]
+            onehot = (_slots(cfg.max_delayed, slot.ndim) == slot[..., None]) & ok[..., None]
             dly_t[d] = jnp.where(onehot, (t + nodes[d].delay)[..., None], dly_t[d])
             dly_a[d] = jnp.where(onehot, a[..., None], dly_a[d])
             over = over | jnp.any(has & ~ok)
@@ -181,8 +181,10 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             node = nodes[n]
             roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, _traj_kind(node))
         s_min = jnp.min(jnp.array([jnp.min(r, initial=jnp.inf) for r in roots.values()] + [jnp.inf]))
-        crossed = jnp.isfinite(s_min)
-        t_new = jnp.where(crossed & (s_min < horizon), t + s_min, t_stop)
+        # A crossing at exactly t_stop belongs to what happens at t_stop (the next
+        # step, or the scheduled impulse there): intervals are half-open.
+        crossed = s_min < horizon
+        t_new = jnp.where(crossed, t + s_min, t_stop)
         s = t_new - t
         new = {n: nodes[n].flow(states[n], drive[n], s) for n in neurons}
         forced = {}
@@ -200,7 +202,7 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         def gmax(y):
             return jnp.max(jnp.array([jnp.max(nodes[n].threshold_fn(y[n])) for n in spiking]))
 
-        def cond_fn(tt, y, args, **kwargs):
+        def cond_fn(t, y, args, **kwargs):
             return gmax(y)
 
         event = None
@@ -222,13 +224,14 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             throw=False,
         )
         ran = horizon > 0
-        failed = ran & (sol.result != diffrax.RESULTS.successful)
+        ok = (sol.result == diffrax.RESULTS.successful) | (sol.result == diffrax.RESULTS.event_occurred)
+        failed = ran & ~ok
         y_end = jax.tree.map(lambda a: a[-1], sol.ys)
         y_end = jax.tree.map(lambda a, b: jnp.where(ran, a, b), y_end, states)
         t_new = jnp.where(ran, sol.ts[-1], t)
         if spiking:
             now = gmax(states) >= 0
-            ev = ran & jnp.any(jnp.asarray(sol.event_mask))
+            ev = ran & jnp.any(jnp.asarray(sol.event_mask)) & (sol.ts[-1] < t_stop)
             crossed = now | ev
             y_end = jax.tree.map(lambda a, b: jnp.where(now, b, a), y_end, states)
             t_new = jnp.where(now, t, t_new)
@@ -243,7 +246,7 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         t_new = jnp.where(crossed, t_new, t_stop)
         return y_end, t_new, crossed, forced, failed
 
-    # -- one input step ---------------------------------------------------------
+    # -- one input step [t_k, t_k + dt): events at exactly t_k + dt belong to the next --
     def step(c, xs):
         k, ext = xs
         t_start = t0 + k * dt
@@ -324,6 +327,10 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         result=result,
         stats={"events": carry["n_events"]},
     )
+
+
+def _slots(k, ndim):
+    return jnp.arange(k).reshape((1,) * ndim + (k,))
 
 
 def _next_dirac(times, ptr):

@@ -10,9 +10,10 @@ class Solution(eqx.Module):
     """What a simulation returns (a pytree: it passes through ``jit``/``vmap``).
 
     * ``ts``: (steps,) recording times, the end of each input step.
-    * ``states[node][var]``: (steps, *shape) state at ``ts`` (after any spike
-      and reset at exactly that time).
-    * ``spikes[node]``: (steps, *shape) number of spikes in ``(ts[k] - dt, ts[k]]``.
+    * ``states[node][var]``: (steps, *shape) state at ``ts`` as the left limit:
+      step ``k`` covers ``[t0 + k dt, t0 + (k+1) dt)``, and an event at exactly
+      ``ts[k]`` belongs to step ``k + 1``.
+    * ``spikes[node]``: (steps, *shape) number of spikes in step ``k``.
     * ``spike_times[node]``: (*shape, K) exact spike times, unused slots ``+inf``
       (ideal model only; platform models leave it empty).
     * ``spike_counts[node]``: (*shape,) total spikes (may exceed K: see ``result``).
