@@ -40,6 +40,7 @@ def simulate(
     rtol: float = 1e-10,
     atol: float = 1e-12,
     max_rk_steps: int = 4096,
+    autodiff: str = "reverse",
     throw: bool = True,
     **platform_options,
 ):
@@ -68,6 +69,10 @@ def simulate(
       same-instant cascade), ``max_delayed`` (spikes in flight per Delay element):
       static buffer sizes; overflowing one sets ``sol.result`` (and raises
       when ``throw=True``), never a silent drop.
+    - ``autodiff``: ``"reverse"`` (default; the event loops are checkpointed so
+      ``jax.grad`` works) or ``"forward"`` (plain ``lax.while_loop``: supports
+      ``jax.jvp``/``jax.jacfwd``, cheaper for few parameters, e.g. sweeps, and
+      slightly faster when no derivative is taken).
     - ``throw``: raise on a failure result (else inspect ``sol.result``).
 
     Returns a :class:`Solution`.
@@ -84,6 +89,8 @@ def simulate(
         raise TypeError(f"simulate() got unexpected keyword arguments {sorted(platform_options)}.")
     if reset not in _RESETS:
         raise ValueError(f"reset must be None or 'subtract', got {reset!r}.")
+    if autodiff not in ("reverse", "forward"):
+        raise ValueError(f"autodiff must be 'reverse' or 'forward', got {autodiff!r}.")
     if method not in ("exact", "rk"):
         raise ValueError(f"method must be 'exact' or 'rk', got {method!r}.")
     _check_signal_kinds(net, dense, diracs)
@@ -96,6 +103,7 @@ def simulate(
     cfg = EventConfig(
         method=method, subtract=_RESETS[reset], max_spikes=max_spikes, max_events=max_events,
         max_cascade=max_cascade, max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
+        loop_kind="checkpointed" if autodiff == "reverse" else "lax",
     )
     sol = solve_events(net, dense, {n: jnp.sort(s.times, axis=-1) for n, s in diracs.items()},
                        t0=t0, dt=dt, n_steps=n_steps, spike_area=spike_area, config=cfg)
