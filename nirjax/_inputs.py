@@ -18,9 +18,15 @@ class Spikes(eqx.Module):
     times: jnp.ndarray
 
     @classmethod
-    def from_lists(cls, lists, shape=None):
+    def from_lists(cls, lists, shape=None, k=None):
+        """``k``: number of slots per channel (default: the longest list), so that
+        trains of different samples stack into one batch for ``jax.vmap``."""
         flat = [list(map(float, ts)) for ts in lists]
-        k = max([len(ts) for ts in flat] + [1])
+        longest = max([len(ts) for ts in flat] + [1])
+        if k is None:
+            k = longest
+        elif k < longest:
+            raise ValueError(f"k={k} slots per channel, but a channel has {longest} spikes; pass k >= {longest}.")
         arr = np.full((len(flat), k), np.inf)
         for i, ts in enumerate(flat):
             arr[i, : len(ts)] = np.sort(ts)
@@ -29,7 +35,7 @@ class Spikes(eqx.Module):
         return cls(jnp.asarray(arr, dtype=jnp.result_type(float)))
 
     @classmethod
-    def from_raster(cls, raster, dt, t0=0.0):
+    def from_raster(cls, raster, dt, t0=0.0, k=None):
         """Spikes at ``t0 + k dt`` for every step ``k`` where ``raster[k] != 0``
         (a raster value n > 1 gives n coincident spikes)."""
         r = np.asarray(raster)
@@ -38,4 +44,4 @@ class Spikes(eqx.Module):
         steps = r.shape[0]
         chans = r.reshape(steps, -1).T.astype(int)
         lists = [np.repeat(t0 + np.arange(steps) * dt, c) for c in chans]
-        return cls.from_lists(lists, shape=r.shape[1:])
+        return cls.from_lists(lists, shape=r.shape[1:], k=k)

@@ -38,6 +38,30 @@ class Identity(Map):
         return x
 
 
+_UNROLL = 512
+
+
+def _matvec(w, x):
+    """``W x`` over the last axis, summed in a fixed order (``i = 0, 1, ...``).
+
+    XLA vectorises a reduction differently for different shapes, so a batched
+    ``dot`` (what ``jax.vmap`` makes of a matrix-vector product) rounds
+    differently from the unbatched one; in a spiking network one rounding
+    difference can move a grazing threshold crossing and change everything
+    after it. An explicit multiply-accumulate chain is elementwise work, which
+    rounds the same with and without ``vmap``: a batch equals a loop bit for
+    bit. Above ``_UNROLL`` inputs the chain would bloat the program, and a
+    plain ``dot`` is used (batches then agree to rounding only).
+    """
+    n = x.shape[-1]
+    if n > _UNROLL:
+        return jnp.einsum("oi,...i->...o", w, x)
+    acc = w[:, 0] * x[..., 0:1]
+    for i in range(1, n):
+        acc = acc + w[:, i] * x[..., i : i + 1]
+    return acc
+
+
 class Linear(Map):
     """``y = W x`` over the last axis."""
 
@@ -46,7 +70,7 @@ class Linear(Map):
     out_shape: tuple[int, ...] = eqx.field(static=True)
 
     def linear(self, x):
-        return jnp.einsum("oi,...i->...o", self.weight, x)
+        return _matvec(self.weight, x)
 
 
 class Affine(Map):
@@ -58,7 +82,7 @@ class Affine(Map):
     out_shape: tuple[int, ...] = eqx.field(static=True)
 
     def linear(self, x):
-        return jnp.einsum("oi,...i->...o", self.weight, x)
+        return _matvec(self.weight, x)
 
     def __call__(self, x):
         return self.linear(x) + self.bias

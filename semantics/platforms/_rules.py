@@ -1,0 +1,137 @@
+"""Pure per-step neuron rules of the time-stepped platforms.
+
+Each rule maps ``(coefficients, state, x)`` to ``(state, spikes)`` for one
+neuron node and one step; ``x`` is the node's summed input of the step. Spikes
+are counts (0, 1, ... ``cap``). The spike non-linearity has a surrogate
+derivative (fast sigmoid, slope 10 per threshold) so that ``jax.grad`` flows
+through the stepped model; the forward values are exact.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+SURROGATE_SLOPE = 10.0
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(1,))
+def heaviside(z, ge):
+    """``1`` where ``z > 0`` (``z >= 0`` when ``ge``), else 0; surrogate derivative
+    ``1 / (1 + k|z|)^2``."""
+    return jnp.where(z >= 0 if ge else z > 0, 1.0, 0.0).astype(z.dtype)
+
+
+@heaviside.defjvp
+def _heaviside_jvp(ge, primals, tangents):
+    (z,), (dz,) = primals, tangents
+    out = heaviside(z, ge)
+    return out, dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
+
+
+def spike_count(v, theta, *, ge, cap):
+    """Spikes of one step: the threshold test, and for ``cap > 1`` the count
+    ``floor(v/theta)`` clipped to ``[1, cap]`` (Sinabs, Rockpool, Xylo)."""
+    finite = jnp.isfinite(theta)
+    th = jnp.where(finite, theta, 1.0)
+    s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge)
+    if cap == 1:
+        return s
+    n = jnp.clip(jnp.floor(v / th), 1, cap)
+    return s * (1.0 + jax.lax.stop_gradient(n - 1.0))
+
+
+def apply_reset(c, v, n, rule):
+    if rule == "subtract":
+        return v - n * c["theta"]
+    target = jnp.zeros_like(v) if rule == "zero" else c["v_reset"]
+    return jnp.where(n > 0, target, v)
+
+
+def _bound(c, v):
+    return jnp.clip(jnp.maximum(v, c["v_floor"]), c["v_min"], c["v_max"])
+
+
+def float_fire(c, state, *, ge, cap, reset, after_decay=False):
+    """Fire from the state of the previous step (``order='fire_first'``) and reset
+    now, or (``after_decay``) after this step's integration (``v = beta v + x - s theta``)."""
+    n = spike_count(state["v"], c["theta"], ge=ge, cap=cap)
+    v = state["v"] if after_decay else apply_reset(c, state["v"], n, reset)
+    return {**state, "v": v, "s": n}, n
+
+
+def float_integrate(c, state, x, *, ge, cap, reset, reset_next, fire, pending_reset=None):
+    """Integrate one step; with ``fire`` also fire and reset (integrate -> fire -> reset)."""
+    v, i = state["v"], state["i_syn"]
+    i_new = c["ds"] * i + c["gs"] * x + c["cs"]
+    v_new = c["dm"] * v + c["a_new"] * i_new + c["a_old"] * i + c["a_x"] * x + c["cm"]
+    out = {**state, "i_syn": i_new}
+    if not fire:
+        if pending_reset is not None:
+            v_new = apply_reset(c, v_new, pending_reset, reset)
+        out["v"] = _bound(c, v_new)
+        return out, state["s"]
+    if reset_next:
+        # snnTorch 0.9.4 RSynaptic: the reset of a spike lands on the next step's v.
+        v_new = apply_reset(c, v_new, state["s"], reset)
+        n = spike_count(v_new, c["theta"], ge=ge, cap=cap)
+    else:
+        n = spike_count(v_new, c["theta"], ge=ge, cap=cap)
+        v_new = apply_reset(c, v_new, n, reset)
+    out["v"] = _bound(c, v_new)
+    out["s"] = n
+    return out, n
+
+
+def _rtz_shift(p, bits):
+    """Round toward zero of ``p / 2**bits`` (sign-magnitude shift), exact in float64."""
+    return jnp.trunc(p / 2.0**bits)
+
+
+def _wrap(x, bits):
+    m = 2.0 ** (bits - 1)
+    return jnp.mod(x + m, 2.0 * m) - m
+
+
+def loihi2_step(c, state, x, **_):
+    """Loihi 2 LIF/CUBA fixed point (Lava ``PyLifModelBitAcc``), integers held in float64::
+
+        u = wrap24(rtz(u (4096 - du_eff) / 4096) + (a_in << 6))
+        v = sat24(rtz(v (4096 - dv) / 4096) + u + bias)
+        s = v > (vth << 6);  v = 0 where s
+    """
+    u = _wrap(_rtz_shift(state["i_syn"] * (4096.0 - c["du_eff"]), 12) + x * 64.0, 24)
+    v = _rtz_shift(state["v"] * (4096.0 - c["dv"]), 12) + u + c["bias"]
+    v = jnp.clip(v, -(2.0**23) + 1, 2.0**23 - 1)
+    n = heaviside(v - c["theta"], False)
+    v = jnp.where(n > 0, 0.0, v)
+    return {**state, "v": v, "i_syn": u, "s": n}, n
+
+
+def _shift_decay(x, dash):
+    q = jnp.floor(x / 2.0**dash)
+    return jnp.where((q == 0) & (x != 0), jnp.sign(x), q)
+
+
+def xylo_step(c, state, x, **_):
+    """Xylo (xylosim v2) integer LIF, 16-bit saturating::
+
+        i = sat16(i + x);  i -= decay(i, dash_syn)
+        v = sat16(v - decay(v, dash_mem) + i + bias)
+        while v >= thr and n < 31: n += 1; v -= thr
+
+    ``decay(x, dash) = x >> dash`` (floor), or ``sign(x)`` when that is 0 and ``x != 0``.
+    """
+    lo, hi = -(2.0**15), 2.0**15 - 1
+    i = jnp.clip(state["i_syn"] + x, lo, hi)
+    i = i - _shift_decay(i, c["dash_syn"])
+    v = jnp.clip(state["v"] - _shift_decay(state["v"], c["dash_mem"]) + i + c["bias"], lo, hi)
+    s = heaviside(v - c["theta"], True)
+    n = s * (1.0 + jax.lax.stop_gradient(jnp.clip(jnp.floor(v / c["theta"]), 1, 31) - 1.0))
+    v = v - jax.lax.stop_gradient(n) * c["theta"]
+    return {**state, "v": v, "i_syn": i, "s": n}, n
+
+
+KERNELS = {"float": None, "loihi2": loihi2_step, "xylo": xylo_step}
