@@ -278,3 +278,28 @@ def test_jit_and_float_defaults(paper):
     x = jnp.asarray(paper_pulse_input())
     f = jax.jit(lambda g, x: nirjax.simulate(g, {"input": x}, dt=1e-4).spike_times["1"])
     np.testing.assert_array_equal(np.asarray(f(g, x)), np.asarray(nirjax.simulate(g, {"input": x}, dt=1e-4).spike_times["1"]))
+
+
+def test_float32_mode(paper):
+    """Without jax_enable_x64 the same code runs in float32, spike times exact to float32 rounding."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, numpy as np, nirjax, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from conftest import paper_pulse_input\n"
+        "assert not jax.config.jax_enable_x64\n"
+        f"sol = nirjax.simulate(nirjax.load({str(paper / '01_lif' / 'lif_norse.nir')!r}), {{'input': paper_pulse_input()}}, dt=1e-4)\n"
+        "t = np.asarray(sol.spike_times['1'][0]); print(t.dtype, *t[np.isfinite(t)])\n"
+    )
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=os.path.dirname(os.path.dirname(__file__)), timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    dtype, *times = res.stdout.split()
+    assert dtype == "float32"
+    tau = float(np.float32(2.5e-3))
+    expected, _ = closed_form_paper(paper_pulse_input()[:, 0], tau, float(np.float32(0.1)), 1e-4)
+    np.testing.assert_allclose(np.array(times, float), expected, rtol=2e-6)
