@@ -286,11 +286,10 @@ def test_float32_mode(paper):
     import sys
 
     code = (
-        "import jax, numpy as np, nirjax, sys\n"
-        "sys.path.insert(0, 'tests')\n"
-        "from conftest import paper_pulse_input\n"
+        "import jax, numpy as np, nirjax\n"
         "assert not jax.config.jax_enable_x64\n"
-        f"sol = nirjax.simulate(nirjax.load({str(paper / '01_lif' / 'lif_norse.nir')!r}), {{'input': paper_pulse_input()}}, dt=1e-4)\n"
+        f"x = np.loadtxt({str(paper / '01_lif' / 'lif_exact.csv')!r}, delimiter=',')[:, :1]\n"
+        f"sol = nirjax.simulate(nirjax.load({str(paper / '01_lif' / 'lif_norse.nir')!r}), {{'input': x}}, dt=1e-4)\n"
         "t = np.asarray(sol.spike_times['1'][0]); print(t.dtype, *t[np.isfinite(t)])\n"
     )
     import os
