@@ -355,10 +355,15 @@ class Platform:
             kinds=tuple((n, _kind(net.nodes[n])) for n in net.nodes),
             drop_back_bias=self.drop_back_bias(),
             fire_after_decay=self.fire_after_decay(net),
+            resets=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
         )
 
     def drop_back_bias(self):
         return False
+
+    def reset_for(self, node, rule):
+        """The reset rule of one neuron node (default: the platform's)."""
+        return rule
 
     def fire_after_decay(self, net):
         """Neurons whose fire-first reset lands after the decay (``v = beta v + x - s theta``)."""
@@ -413,6 +418,7 @@ class Program:
     kinds: tuple
     drop_back_bias: bool = False
     fire_after_decay: tuple = ()
+    resets: tuple = ()
 
     def preds(self, name):
         return dict(self.predecessors).get(name, ())

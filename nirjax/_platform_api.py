@@ -1,0 +1,66 @@
+"""``simulate(..., platform=NAME)``: run a graph under a platform's discretization model."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from semantics import platforms as _platforms
+from solvers import RESULTS, Solution
+from solvers.stepped import RECORDABLE, run_program
+
+from ._errors import UnsupportedError
+
+
+def platforms():
+    """The registered platform names (``nirjax.platforms()``)."""
+    return _platforms.names()
+
+
+def get_platform(name, **options):
+    """The :class:`semantics.platforms.Platform` called ``name`` with ``options`` applied."""
+    try:
+        return _platforms.get(name, **options)
+    except _platforms.PlatformError as e:
+        raise UnsupportedError(str(e)) from None
+
+
+_PLATFORM_KEYS = {"record", "dtype"}
+
+
+def compile_platform(net, platform, *, dt, spike_area=1.0, reset=None, **options):
+    """Compile ``net`` for ``platform`` (a name or a Platform) into a stepped Program."""
+    p = get_platform(platform, **options)
+    try:
+        return p, p.program(net, dt=dt, spike_area=spike_area, reset=reset)
+    except _platforms.PlatformError as e:
+        raise UnsupportedError(str(e)) from None
+
+
+def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_area, reset,
+                      record=RECORDABLE, dtype=None, batched=False, **platform_options):
+    """Run ``net`` on the platform model. Inputs must be dense arrays (a platform
+    sees one value per step); ``batched=True`` takes ``(steps, batch, *shape)``
+    inputs and vmaps over the batch axis (results ``(steps, batch, *shape)``)."""
+    if diracs:
+        raise UnsupportedError(
+            f"Platform models are time-stepped: give inputs {sorted(diracs)} as dense arrays of spike counts "
+            "per step (a Spikes train has no step)."
+        )
+    _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **platform_options)
+    if batched:
+        run = jax.vmap(lambda d: run_program(prog, d, record=record, dtype=dtype), in_axes=1, out_axes=1)
+        spikes, states, outputs = run(dense)
+    else:
+        spikes, states, outputs = run_program(prog, dense, record=record, dtype=dtype)
+    ts = t0 + dt * jnp.arange(1, n_steps + 1)
+    counts = {n: jnp.sum(s, axis=0) for n, s in spikes.items()}
+    return Solution(
+        ts=ts,
+        states=states,
+        spikes=spikes,
+        spike_times={},
+        spike_counts=counts,
+        result=RESULTS.successful,
+        stats={"outputs": outputs},
+    )

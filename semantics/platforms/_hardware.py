@@ -1,0 +1,416 @@
+"""Neuromorphic chips: Loihi 2 (Lava fixed point), SpiNNaker2, Xylo, Speck.
+
+Fixed-point platforms quantize the maps here (integer-valued float arrays) and
+run an integer step rule from ``_rules.py``; ``quantization=None`` gives the
+same platform in floating point, so ``deviation`` can attribute error to the
+quantization alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from ..maps import Affine, Conv, Linear, Map
+from ..neurons import IF, LIF, CubaLIF
+from ._base import Platform, PlatformError, kind_of
+
+_WEIGHTS = (Affine, Linear, Conv)
+
+
+def _weight_maps_into(net, neuron):
+    """Weight maps on map-only paths into ``neuron``."""
+    out, seen, stack = [], set(), list(net.preds(neuron))
+    while stack:
+        p = stack.pop()
+        if p in seen or p not in net.nodes or not isinstance(net.nodes[p], Map):
+            continue
+        seen.add(p)
+        if isinstance(net.nodes[p], _WEIGHTS):
+            out.append(p)
+        else:
+            stack.extend(net.preds(p))
+    return out
+
+
+def _consumers_of_map(net, m):
+    """Neuron nodes a weight map feeds through maps only."""
+    succ = {}
+    for d, ps in net.predecessors:
+        for p in ps:
+            succ.setdefault(p, []).append(d)
+    out, seen, stack = [], set(), list(succ.get(m, ()))
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n in net.nodes and isinstance(net.nodes[n], Map):
+            stack.extend(succ.get(n, ()))
+        elif n in net.nodes:
+            out.append(n)
+    return out
+
+
+def _set_weights(m, w, b=None):
+    m = eqx.tree_at(lambda q: q.weight, m, w)
+    if b is not None and hasattr(m, "bias"):
+        m = eqx.tree_at(lambda q: q.bias, m, b)
+    return m
+
+
+@dataclasses.dataclass(frozen=True)
+class Loihi2(Platform):
+    """Intel Loihi 2 through Lava's bit-accurate fixed-point models
+    (``lava/proc/lif/models.py`` PyLifModelBitAcc, ``proc/dense/models.py``,
+    ``utils/weightutils.py``; lava-nc 0.9).
+
+    ``u = wrap24(rtz(u (4096 - (du + 1))/4096) + (a_in << 6))``;
+    ``v = sat24(rtz(v (4096 - dv)/4096) + u + bias)``; spike ``v > vth << 6``; ``v = 0``.
+    Paper mapping: ``dv = int(dt/tau 4095)``, ``du = 4095`` (LIF; CubaLIF
+    ``int(dt/tau_syn 4095)``), ``vth = int(theta 131071) >> 9``, weights ``int(256 W)``
+    (8 bit: excitatory [0, 255], inhibitory [-256, 0], mixed [-256, 255] losing the
+    lowest bit); r, v_leak, v_reset ignored; a non-zero Affine bias is rejected.
+    Each Dense delivers at t+1. ``quantization=None`` runs the same rules in float
+    (Lava's float model). Native units: integers; NIR = native / (256 * 64).
+    """
+
+    name: str = "loihi2"
+    version: str = "Lava 0.9 fixed point (PyLifModelBitAcc)"
+    source: str = "lava-nc lava/proc/lif/models.py PyLifModelBitAcc, lava/proc/dense/models.py, lava/utils/weightutils.py"
+    decay: str = "euler"
+    input_scale: str = "unit"
+    coupling: str = "new"
+    threshold_test: str = ">"
+    reset: str = "zero"
+    latency: str = "per_weight"
+    quantization: str | None = "loihi2"
+    ignores: frozenset = frozenset({"r", "w_in", "v_leak", "v_reset"})
+    units: str = "Loihi integer state (NIR = native / 2^14)"
+    supported: tuple = ("LIF", "IF", "CubaLIF", "Affine", "Linear", "Conv", "Pool2d", "Flatten", "Identity")
+
+    def reject_reason(self, kind):
+        return f"the Lava/Loihi 2 NIR mapping has no process for {kind}."
+
+    def check_node(self, net, name, node):
+        if isinstance(node, (Affine, Conv)) and np.any(np.asarray(node.bias) != 0):
+            raise PlatformError(
+                f"Loihi 2 (paper mapping) rejects Affine/Conv node {name!r} with a non-zero bias "
+                "(Dense has no bias; a neuron bias would change its meaning)."
+            )
+
+    def kernel_name(self):
+        return "loihi2" if self.quantization == "loihi2" else "float"
+
+    def maps(self, net, dt):
+        out = super().maps(net, dt)
+        if self.quantization != "loihi2":
+            return out
+        for n, m in out.items():
+            if isinstance(m, _WEIGHTS):
+                w = np.trunc(256.0 * np.asarray(m.weight))
+                if np.all(w >= 0):
+                    w = np.clip(w, 0, 255)
+                elif np.all(w <= 0):
+                    w = np.clip(w, -256, 0)
+                else:
+                    w = np.floor(np.clip(w, -256, 255) / 2) * 2  # mixed sign: lowest bit lost
+                out[n] = _set_weights(m, jnp.asarray(w, dtype=jnp.result_type(float)))
+        return out
+
+    def neuron_coeffs(self, name, node, dt, reset):
+        if self.quantization != "loihi2":
+            return super().neuron_coeffs(name, node, dt, reset)
+        z = jnp.zeros(node.shape, dtype=jnp.result_type(float))
+        if isinstance(node, LIF):
+            dv, du_eff = jnp.floor(dt / node.tau * 4095), 4096.0
+        elif isinstance(node, IF):
+            dv, du_eff = 0.0, 4096.0
+        elif isinstance(node, CubaLIF):
+            dv, du_eff = jnp.floor(dt / node.tau_mem * 4095), jnp.floor(dt / node.tau_syn * 4095) + 1
+        else:
+            raise PlatformError(f"Loihi 2 cannot run node {name!r} ({kind_of(node)}).")
+        vth = jnp.floor(jnp.floor(node.v_threshold * 131071) / 2**9)
+        unit = 1.0 / (256 * 64)
+        return dict(dv=dv + z, du_eff=du_eff + z, theta=vth * 64 + z, bias=z, v0=z, i0=z,
+                    v_unit=unit + z, i_unit=unit + z)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpiNNaker2(Platform):
+    """SpiNNaker2 through py-spinnaker2 (``s2_nir.py``; the chip's C neuron code is not
+    public: ``>`` and the CubaLIF order are inferred).
+
+    ``v = alpha v + sum(w s_{t-1}) + i_offset`` (float32; +1 step per projection even with
+    conn_delay = 0); spike ``v > threshold``; reset subtract (default) or to zero
+    (``reset="zero"``); v_reset ignored. ``alpha = exp(-dt/tau)`` (EXPONENTIAL,
+    default) or ``1 - dt/tau`` (FORWARD: ``decay="euler"``); the input is not scaled,
+    instead ``threshold = theta/(a r) * w_scale``; weights ``round(W w_scale)`` with
+    ``w_scale = 127/max|W|`` per projection (``scale_weights``, int8). CubaLIF synapse
+    decays like v. Rejects two successive weight nodes and CubaLIF after Conv2d.
+    ``backend="brian2"``: the Brian2 reference backend (no projection delay), as the
+    paper's LIF trace was recorded.
+    """
+
+    name: str = "spinnaker2"
+    version: str = "py-spinnaker2 (s2_nir.py)"
+    source: str = "py-spinnaker2 spinnaker2/s2_nir.py; Brian2 backend for the paper trace"
+    decay: str = "exact"
+    input_scale: str = "threshold"
+    coupling: str = "new"
+    threshold_test: str = ">"
+    reset: str = "subtract"
+    latency: str = "per_projection"
+    quantization: str | None = "spinnaker2_int8"
+    ignores: frozenset = frozenset({"v_reset", "v_leak"})
+    reset_options: tuple = ("subtract", "zero")
+    backend: str = "chip"
+    units: str = "SpiNNaker2 v (threshold theta/(a r) * w_scale)"
+    supported: tuple = ("LIF", "IF", "CubaLIF", "Affine", "Linear", "Conv", "Pool2d", "Flatten", "Identity")
+
+    def __post_init__(self):
+        if self.backend == "brian2" and self.latency == "per_projection":
+            object.__setattr__(self, "latency", "same")
+
+    def check(self, net):
+        super().check(net)
+        for n, m in net.nodes.items():
+            if isinstance(m, _WEIGHTS):
+                if any(p in net.nodes and isinstance(net.nodes[p], _WEIGHTS) for p in net.preds(n)):
+                    raise PlatformError(f"py-spinnaker2 rejects two successive weight nodes (into {n!r}).")
+        for n in net.neurons:
+            if isinstance(net.nodes[n], CubaLIF) and any(isinstance(net.nodes[p], Conv) for p in _weight_maps_into(net, n)):
+                raise PlatformError(f"py-spinnaker2 rejects CubaLIF after Conv2d (node {n!r}).")
+
+    def _w_scale(self, net, m):
+        if self.quantization != "spinnaker2_int8":
+            return 1.0
+        mx = float(np.max(np.abs(np.asarray(net.nodes[m].weight))))
+        return 127.0 / mx if mx > 0 else 1.0
+
+    def maps(self, net, dt):
+        out = super().maps(net, dt)
+        if self.quantization != "spinnaker2_int8":
+            return out
+        for n, m in out.items():
+            if isinstance(m, _WEIGHTS):
+                s = self._w_scale(net, n)
+                b = jnp.round(m.bias * s) if hasattr(m, "bias") else None
+                out[n] = _set_weights(m, jnp.round(m.weight * s), b)
+        return out
+
+    def neuron_coeffs(self, name, node, dt, reset):
+        c = super().neuron_coeffs(name, node, dt, reset)
+        if isinstance(node, IF):  # no tau: threshold theta/r
+            c = {**c, "v_unit": node.r + 0 * c["v_unit"], "theta": node.v_threshold / node.r + 0 * c["theta"]}
+        if self.quantization == "spinnaker2_int8":
+            ws = self._node_scale.get(name, 1.0) if hasattr(self, "_node_scale") else 1.0
+            c = {**c, "theta": c["theta"] * ws, "v_unit": c["v_unit"] / ws, "i_unit": c["i_unit"] / ws}
+        return c
+
+    def program(self, net, *, dt, spike_area=1.0, reset=None):
+        scales = {}
+        if self.quantization == "spinnaker2_int8":
+            for n in net.neurons:
+                ms = _weight_maps_into(net, n)
+                if ms:
+                    scales[n] = self._w_scale(net, ms[0])
+                    if len(ms) > 1 and len({self._w_scale(net, m) for m in ms}) > 1:
+                        raise PlatformError(
+                            f"py-spinnaker2 scales each projection separately; node {n!r} receives projections "
+                            f"{ms} with different scales (one threshold cannot match them)."
+                        )
+        object.__setattr__(self, "_node_scale", scales)
+        return super().program(net, dt=dt, spike_area=spike_area, reset=reset)
+
+
+@dataclasses.dataclass(frozen=True)
+class Xylo(Platform):
+    """SynSense Xylo, bit-accurate to xylosim v2 (C++), mapping of rockpool 3.1
+    (``rockpool/devices/xylo/syns61201/xylo_sim.py``, ``transform/quantize_methods.py``).
+
+    Per step: input events add to ``i_syn``; hidden spikes of the previous step add
+    via the recurrent/output weights (+1 per hidden hop); ``i_syn -= decay(i_syn, dash_syn)``;
+    ``v += -decay(v, dash_mem) + i_syn + bias``; ``while v >= thr and n < 31: v -= thr``.
+    ``decay(x, dash) = x >> dash`` (floor) or ``sign(x)`` when that is 0. State int16
+    saturating. ``dash = round(log2(tau/dt))`` (tau must exceed dt). Global
+    quantization ``scale = 127/max|W|``: ``w, thr = round(x scale)``. CubaLIF maps as
+    Rockpool does (r, w_in ignored). A plain LIF has no synapse on Xylo: with
+    ``approximate=True`` it is approximated by ``dash_syn = 1`` and the input gain
+    ``r (1 - exp(-dt/tau))`` folded into its weights (refused otherwise).
+    ``quantization=None``: the same rules in float with ``decay = 1 - 2^-dash``.
+    """
+
+    name: str = "xylo"
+    version: str = "xylosim 0.1.3 / rockpool 3.1.0 mapping"
+    source: str = "xylosim v2 (C++), rockpool 3.1.0 devices/xylo/syns61201/xylo_sim.py, transform/quantize_methods.py"
+    decay: str = "dash"
+    input_scale: str = "unit"
+    coupling: str = "new"
+    synapse_order: str = "decay_then_add"
+    threshold_test: str = ">="
+    spikes_per_step: int = 31
+    reset: str = "subtract"
+    latency: str = "per_hidden_hop"
+    quantization: str | None = "xylo"
+    ignores: frozenset = frozenset({"r", "w_in", "v_leak", "v_reset"})
+    approximate: bool = False
+    units: str = "Xylo integer state (NIR = native / scale)"
+    supported: tuple = ("LIF", "CubaLIF", "Affine", "Linear", "Identity")
+
+    def reject_reason(self, kind):
+        return f"Xylo runs only LIF neurons behind dense weights; {kind} has no Xylo equivalent."
+
+    def check(self, net):
+        super().check(net)
+        for n in net.neurons:
+            node = net.nodes[n]
+            if isinstance(node, LIF) and not self.approximate:
+                raise PlatformError(
+                    f"Xylo neurons always have a synapse; plain LIF node {n!r} can only be approximated "
+                    "(dash_syn = 1, input gain folded into the weights): pass approximate=True."
+                )
+            taus = [node.tau] if isinstance(node, LIF) else [node.tau_mem, node.tau_syn]
+            if any(np.any(np.asarray(t) <= 1e-12) for t in taus):
+                raise PlatformError(f"Xylo needs tau > dt (node {n!r}).")
+        for m, node in net.nodes.items():
+            if isinstance(node, _WEIGHTS) and len(_consumers_of_map(net, m)) > 1:
+                raise PlatformError(f"Xylo weights feed one neuron population; map {m!r} feeds several.")
+        if sum(int(np.prod(net.shape_of(i))) for i in net.inputs) > 16:
+            raise PlatformError("Xylo has at most 16 input channels.")
+        if sum(int(np.prod(net.nodes[n].shape)) for n in net.neurons) > 1000:
+            raise PlatformError("Xylo has at most 1000 hidden neurons.")
+
+    def kernel_name(self):
+        return "xylo" if self.quantization == "xylo" else "float"
+
+    def _gain(self, net, neuron, dt):
+        node = net.nodes[neuron]
+        if isinstance(node, LIF):
+            return np.asarray(node.r * (1 - jnp.exp(-dt / node.tau)))
+        return 1.0
+
+    def _scale(self, net, dt):
+        mx = 0.0
+        for m, node in net.nodes.items():
+            if isinstance(node, _WEIGHTS):
+                cons = _consumers_of_map(net, m)
+                g = self._gain(net, cons[0], dt) if cons else 1.0
+                mx = max(mx, float(np.max(np.abs(np.asarray(node.weight) * np.reshape(g, (-1, 1)) if np.ndim(g) else np.asarray(node.weight) * g))))
+        return 127.0 / mx if mx > 0 else 1.0
+
+    def maps(self, net, dt):
+        out = super().maps(net, dt)
+        scale = self._scale(net, dt) if self.quantization == "xylo" else 1.0
+        for m, node in out.items():
+            if isinstance(node, _WEIGHTS):
+                cons = _consumers_of_map(net, m)
+                g = self._gain(net, cons[0], dt) if cons else 1.0
+                w = node.weight * (jnp.reshape(jnp.asarray(g), (-1, 1)) if np.ndim(g) else g)
+                b = node.bias * (jnp.asarray(g) if np.ndim(g) else g) if hasattr(node, "bias") else None
+                if self.quantization == "xylo":
+                    w = jnp.round(w * scale)
+                    b = None if b is None else jnp.round(b * scale)
+                out[m] = _set_weights(node, w, b)
+        return out
+
+    def neuron_coeffs(self, name, node, dt, reset):
+        z = jnp.zeros(node.shape, dtype=jnp.result_type(float))
+        if isinstance(node, LIF):
+            dash_mem, dash_syn = jnp.round(jnp.log2(node.tau / dt)), 1.0 + z
+        else:
+            dash_mem, dash_syn = jnp.round(jnp.log2(node.tau_mem / dt)), jnp.round(jnp.log2(node.tau_syn / dt))
+        if self.quantization != "xylo":
+            c = super().neuron_coeffs(name, node, dt, reset) if not isinstance(node, LIF) else None
+            dm = 1.0 - 2.0 ** (-dash_mem) if self.decay == "dash" else (
+                jnp.exp(-dt / (node.tau if isinstance(node, LIF) else node.tau_mem)))
+            ds = 1.0 - 2.0 ** (-dash_syn) if self.decay == "dash" else (
+                0.5 + z if isinstance(node, LIF) else jnp.exp(-dt / node.tau_syn))
+            if c is None:
+                c = Platform.neuron_coeffs(dataclasses.replace(self, decay="exact"), name, node, dt, reset)
+            # Xylo float: I' = ds (I + x) ... expressed as the add-then-decay synapse, v' = dm v + I'
+            return {**c, "ds": ds + z, "gs": ds + z, "dm": dm + z, "a_new": 1.0 + z, "a_old": z, "a_x": z,
+                    "cm": z, "v0": z, "i0": z, "v_unit": 1.0 + z, "i_unit": 1.0 + z,
+                    "theta": node.v_threshold + z}
+        scale = self._scale_cache
+        thr = jnp.round(node.v_threshold * scale)
+        return dict(dash_mem=dash_mem + z, dash_syn=dash_syn + z, theta=thr + z, bias=z, v0=z, i0=z,
+                    v_unit=1.0 / scale + z, i_unit=1.0 / scale + z)
+
+    def program(self, net, *, dt, spike_area=1.0, reset=None):
+        object.__setattr__(self, "_scale_cache", self._scale(net, dt))
+        return super().program(net, dt=dt, spike_area=spike_area, reset=reset)
+
+
+@dataclasses.dataclass(frozen=True)
+class Speck(Platform):
+    """SynSense Speck / DYNAP-CNN as deployed by sinabs 3.1.3 (``sinabs/backend/dynapcnn``:
+    ``discretize.py``, ``dynapcnn_layer.py``), simulated in time bins.
+
+    Only IF neurons (IAFSqueeze) after Conv2d / Linear (as Conv) with SumPool.
+    ``v += W s`` (per bin); ``n = floor(v/thr)`` where ``v >= thr``; ``v -= n thr``;
+    ``v >= -thr`` (low threshold); state 16-bit saturating. Per layer ONE scale
+    ``s = min(127/max|W|, (2^15 - 1)/thr)`` for W, bias and threshold, ``round(x s)``
+    half to even. The chip is asynchronous (each event compared at once): a
+    time-binned model differs when mixed-sign events within one bin cross threshold
+    mid-bin. Not validated against the chip (samna cannot be installed).
+    """
+
+    name: str = "speck"
+    version: str = "sinabs 3.1.3 dynapcnn backend"
+    source: str = "sinabs 3.1.3 sinabs/backend/dynapcnn/discretize.py, dynapcnn_layer.py"
+    decay: str = "exact"
+    input_scale: str = "unit"
+    threshold_test: str = ">="
+    spikes_per_step: int = 2**15
+    reset: str = "subtract"
+    quantization: str | None = "speck"
+    floor: str | None = "minus_theta"
+    ignores: frozenset = frozenset({"r", "v_reset"})
+    units: str = "Speck integer state (NIR = native / layer scale)"
+    supported: tuple = ("IF", "Affine", "Linear", "Conv", "Pool2d", "Flatten", "Identity")
+
+    def reject_reason(self, kind):
+        return f"Speck deploys only IF (IAFSqueeze) neurons behind Conv2d/Linear; {kind} is rejected by the dynapcnn backend."
+
+    def check(self, net):
+        super().check(net)
+        for m, node in net.nodes.items():
+            if isinstance(node, _WEIGHTS) and len(_consumers_of_map(net, m)) > 1:
+                raise PlatformError(f"Speck cores hold one Conv -> IF layer; map {m!r} feeds several neuron nodes.")
+
+    def _layer_scale(self, net, neuron):
+        ms = _weight_maps_into(net, neuron)
+        mx = max([float(np.max(np.abs(np.asarray(net.nodes[m].weight)))) for m in ms] + [1e-30])
+        thr = float(np.max(np.abs(np.asarray(net.nodes[neuron].v_threshold))))
+        if self.quantization != "speck":
+            return 1.0
+        return min(127.0 / mx, (2**15 - 1) / thr)
+
+    def maps(self, net, dt):
+        out = super().maps(net, dt)
+        if self.quantization != "speck":
+            return out
+        for m, node in out.items():
+            if isinstance(node, _WEIGHTS):
+                cons = _consumers_of_map(net, m)
+                s = self._layer_scale(net, cons[0]) if cons else 1.0
+                b = jnp.round(node.bias * s) if hasattr(node, "bias") else None
+                out[m] = _set_weights(node, jnp.round(node.weight * s), b)
+        return out
+
+    def neuron_coeffs(self, name, node, dt, reset):
+        c = super().neuron_coeffs(name, node, dt, reset)
+        if self.quantization != "speck":
+            return c
+        s = self._cache[name]
+        th = jnp.round(node.v_threshold * s) + 0 * c["theta"]
+        return {**c, "theta": th, "v_unit": 1.0 / s + 0 * th, "v_floor": -th,
+                "v_min": -(2.0**15) + 0 * th, "v_max": 2.0**15 - 1 + 0 * th}
+
+    def program(self, net, *, dt, spike_area=1.0, reset=None):
+        object.__setattr__(self, "_cache", {n: self._layer_scale(net, n) for n in net.neurons})
+        return super().program(net, dt=dt, spike_area=spike_area, reset=reset)

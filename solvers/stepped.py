@@ -1,0 +1,182 @@
+"""The time-stepped executor: runs a platform :class:`~semantics.platforms.Program`.
+
+One ``lax.scan`` over the steps; inside a step the nodes run in the program's
+static order. Everything is a pure function of (coefficients, maps, inputs), so
+``jax.jit``, ``jax.vmap`` (batches, parameter sweeps) and ``jax.grad`` (through
+the surrogate spike derivative of :func:`semantics.platforms.heaviside`) apply.
+It knows nothing of the public API or of platform names: a Program says what to
+do.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from semantics.platforms import Program
+from semantics.platforms._rules import KERNELS, float_fire, float_integrate
+
+RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
+
+
+def _reshape(x, shape):
+    return jnp.reshape(x, shape)
+
+
+def _in_shape(prog_static, name, maps, neurons_shapes):
+    if name in prog_static["outputs"]:
+        return dict(prog_static["output_shapes"])[name]
+    if name in maps:
+        return maps[name].in_shape
+    return neurons_shapes[name]
+
+
+def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None):
+    """Run ``program`` on ``dense`` inputs ``{name: (steps, *shape)}`` (unbatched;
+    ``jax.vmap`` this function for a batch).
+
+    Returns ``(spikes, states, outputs)``: ``spikes[node]`` (steps, *shape) spike
+    counts per step, ``states[node][var]`` per step after the step (``v`` and
+    ``i_syn`` in NIR units, ``v_native``/``i_native`` in the platform's units),
+    ``outputs[name]`` the value reaching each Output node per step. ``record``
+    selects what is kept (fewer records, less memory).
+    """
+    bad = set(record) - set(RECORDABLE)
+    if bad:
+        raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    arrays = jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
+                          (program.neurons, program.maps, program.spike_value))
+    dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
+    return _run(arrays, dense, program.static(), tuple(record))
+
+
+@eqx.filter_jit
+def _run_jit(arrays, dense, static, record):
+    return _scan(arrays, dense, dict(static), record)
+
+
+def _run(arrays, dense, static, record):
+    return _run_jit(arrays, dense, static, record)
+
+
+def _scan(arrays, dense, st, record):
+    neurons, maps, sv = arrays
+    preds = dict(st["predecessors"])
+    spiking = set(st["spiking"])
+    back = st["back"]
+    delayed_out = set(st["delayed_outputs"])
+    delayed_in = set(st["delayed_inputs"])
+    kernel = st["kernel"]
+    resets = dict(st["resets"])
+
+    def flags_of(n):
+        return dict(ge=st["ge"], cap=st["cap"], reset=resets.get(n, st["reset"]))
+    shapes = {n: c["dm" if "dm" in c else "theta"].shape for n, c in neurons.items()}
+    input_shapes = {n: x.shape[1:] for n, x in dense.items()}
+    dtype = sv.dtype
+
+    def out_shape(n):
+        if n in maps:
+            return maps[n].out_shape
+        if n in shapes:
+            return shapes[n]
+        if n in input_shapes:
+            return input_shapes[n]
+        return dict(st["output_shapes"])[n]
+
+    def in_shape(n):
+        if n in st["outputs"]:
+            return dict(st["output_shapes"])[n]
+        if n in maps:
+            return maps[n].in_shape
+        return shapes[n]
+
+    # values read across steps: sources of back edges and delayed nodes
+    carried = sorted({p for (p, _) in back} | delayed_out)
+    state0 = {}
+    for n, c in neurons.items():
+        z = jnp.zeros(shapes[n], dtype)
+        state0[n] = {"v": c.get("v0", z) + z, "i_syn": c.get("i0", z) + z, "s": z}
+    prev0 = {p: jnp.zeros(out_shape(p), dtype) for p in carried}
+    xin0 = {n: jnp.zeros(shapes[n], dtype) for n in delayed_in}
+    back_sources = {p for (p, _) in back}
+
+    def neuron_out(n, cnt, state):
+        if n in spiking:
+            return cnt * sv
+        return state["v"] * neurons[n].get("v_unit", 1.0)
+
+    def step(carry, ext):
+        states, prev, xin = carry
+        states = dict(states)
+        vals = {}
+        if st["fire_first"]:
+            for n in neurons:
+                if n in spiking:
+                    states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"], **flags_of(n))
+                    vals[n] = cnt * sv
+                else:
+                    vals[n] = neuron_out(n, None, states[n])
+
+        def read(p, d):
+            if (p, d) in back or p in delayed_out:
+                return prev[p]
+            return vals[p]
+
+        def summed(n):
+            total = None
+            for p in preds.get(n, ()):
+                v = jnp.reshape(read(p, n), in_shape(n))
+                total = v if total is None else total + v
+            return jnp.zeros(in_shape(n), dtype) if total is None else total
+
+        new_xin = dict(xin)
+        counts = {}
+        for n in st["order"]:
+            if n in st["inputs"]:
+                vals[n] = ext[n]
+            elif n in maps:
+                m = maps[n]
+                x = summed(n)
+                vals[n] = m.linear(x) if (st["drop_back_bias"] and n in back_sources) else m(x)
+            elif n in neurons:
+                x = summed(n)
+                if n in delayed_in:
+                    new_xin[n] = x
+                    x = xin[n]
+                c = neurons[n]
+                if kernel == "float":
+                    pend = states[n]["s"] if (st["fire_first"] and n in st["fire_after_decay"] and n in spiking) else None
+                    states[n], cnt = float_integrate(c, states[n], x, reset_next=st["reset_next"],
+                                                     fire=(n in spiking) and not st["fire_first"],
+                                                     pending_reset=pend, **flags_of(n))
+                    if st["fire_first"] and n in spiking:
+                        cnt = states[n]["s"]
+                else:
+                    states[n], cnt = KERNELS[kernel](c, states[n], x)
+                counts[n] = cnt
+                if not st["fire_first"]:
+                    vals[n] = neuron_out(n, cnt, states[n])
+            elif n in st["outputs"]:
+                vals[n] = summed(n)
+        new_prev = {p: vals[p] for p in carried}
+        rec = {}
+        if "spikes" in record:
+            rec["spikes"] = {n: counts[n] for n in spiking}
+        for var, key, unit in (("v", "v", "v_unit"), ("i_syn", "i_syn", "i_unit"),
+                               ("v_native", "v", None), ("i_native", "i_syn", None)):
+            if var in record:
+                rec[var] = {n: states[n][key] * (neurons[n][unit] if unit else 1.0) for n in neurons}
+        if "outputs" in record:
+            rec["outputs"] = {n: vals[n] for n in st["outputs"]}
+        return (states, new_prev, new_xin), rec
+
+    _, recs = jax.lax.scan(step, (state0, prev0, xin0), dense)
+    spikes = recs.get("spikes", {})
+    states = {}
+    for n in neurons:
+        states[n] = {var: recs[var][n] for var in ("v", "i_syn", "v_native", "i_native") if var in recs}
+    outputs = recs.get("outputs", {})
+    return spikes, states, outputs
