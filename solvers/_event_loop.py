@@ -310,12 +310,12 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
 
     flags = carry["flags"]
     result = RESULTS.successful
-    for name, item in (
-        ("ode", RESULTS.ode_solver_failed),
-        ("delayed", RESULTS.delay_buffer_full),
-        ("cascade", RESULTS.cascade_unsettled),
-        ("events", RESULTS.event_budget_exhausted),
+    for name, item in (  # in rising order of severity: the last one set wins
         ("spikes", RESULTS.spike_buffer_full),
+        ("delayed", RESULTS.delay_buffer_full),
+        ("events", RESULTS.event_budget_exhausted),
+        ("cascade", RESULTS.cascade_unsettled),
+        ("ode", RESULTS.ode_solver_failed),
     ):
         result = RESULTS.where(flags[name], item, result)
     return Solution(
