@@ -29,7 +29,9 @@ _PLATFORM_KEYS = {"record", "dtype"}
 
 
 def compile_platform(net, platform, *, dt, spike_area=1.0, reset=None, **options):
-    """Compile ``net`` for ``platform`` (a name or a Platform) into a stepped Program."""
+    """Compile ``net`` (a loaded graph) for ``platform`` (a name or a Platform):
+    returns ``(platform, program)``; ``program.neurons[node]`` holds the step
+    coefficients (``v_unit``: NIR volts per native unit)."""
     p = get_platform(platform, **options)
     try:
         return p, p.program(net, dt=dt, spike_area=spike_area, reset=reset)

@@ -70,6 +70,8 @@ def _scan(arrays, dense, st, record):
     delayed_in = set(st["delayed_inputs"])
     kernel = st["kernel"]
     resets = dict(st["resets"])
+    single = set(st["single_input"])
+    no_bias = set(st["no_bias"])
 
     def flags_of(n):
         return dict(ge=st["ge"], cap=st["cap"], reset=resets.get(n, st["reset"]))
@@ -127,7 +129,10 @@ def _scan(arrays, dense, st, record):
 
         def summed(n):
             total = None
-            for p in preds.get(n, ()):
+            ps = preds.get(n, ())
+            if n in single:
+                ps = ps[:1]
+            for p in ps:
                 v = jnp.reshape(read(p, n), in_shape(n))
                 total = v if total is None else total + v
             return jnp.zeros(in_shape(n), dtype) if total is None else total
@@ -140,7 +145,7 @@ def _scan(arrays, dense, st, record):
             elif n in maps:
                 m = maps[n]
                 x = summed(n)
-                vals[n] = m.linear(x) if (st["drop_back_bias"] and n in back_sources) else m(x)
+                vals[n] = m.linear(x) if n in no_bias else m(x)
             elif n in neurons:
                 x = summed(n)
                 if n in delayed_in:

@@ -323,7 +323,12 @@ class Platform:
             reset_rule = {"subtract": "subtract", "zero": "zero", "v_reset": "v_reset", "nir": "v_reset"}[reset]
         neurons = {n: self.neuron_coeffs(n, net.nodes[n], dt, reset_rule) for n in net.neurons}
         maps = self.maps(net, dt)
-        order, back = execution_order(net, self.executor_order)
+        if self.order == "fire_first":
+            # every spike of the step is known before any input is summed: maps, then neurons
+            order = tuple(net.inputs) + tuple(net.map_order) + tuple(net.neurons) + tuple(net.outputs)
+            back = frozenset()
+        else:
+            order, back = execution_order(net, self.executor_order)
         delayed_out, delayed_in = self._latency_sets(net)
         if self.spike_value == "unit":
             sv = 1.0
@@ -354,12 +359,18 @@ class Platform:
             spiking=net.spiking,
             kinds=tuple((n, _kind(net.nodes[n])) for n in net.nodes),
             drop_back_bias=self.drop_back_bias(),
+            no_bias=tuple(sorted({p for (p, _) in execution_order(net)[1] if p in maps})) if self.drop_back_bias() else (),
             fire_after_decay=self.fire_after_decay(net),
             resets=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
+            single_input=tuple(self.single_input(net)),
         )
 
     def drop_back_bias(self):
         return False
+
+    def single_input(self, net):
+        """Nodes that receive only their first in-edge (an executor quirk; default none)."""
+        return ()
 
     def reset_for(self, node, rule):
         """The reset rule of one neuron node (default: the platform's)."""
@@ -419,6 +430,8 @@ class Program:
     drop_back_bias: bool = False
     fire_after_decay: tuple = ()
     resets: tuple = ()
+    single_input: tuple = ()
+    no_bias: tuple = ()
 
     def preds(self, name):
         return dict(self.predecessors).get(name, ())

@@ -105,9 +105,9 @@ class SnnTorch(Platform):
 
     def neuron_coeffs(self, name, node, dt, reset):
         c = super().neuron_coeffs(name, node, dt, reset)
-        if isinstance(node, LIF) and not _all_equal(node.r * 1e-4 / node.tau):
-            # snnTorch uses only the first unique r*dt/tau of a layer for the threshold.
-            f = (node.r * 1e-4 / node.tau).ravel()[0]
+        if isinstance(node, LIF):
+            # snnTorch takes np.unique(r*dt/tau)[0] (the smallest) for the whole layer's threshold.
+            f = jnp.min(node.r * 1e-4 / node.tau)
             c = {**c, "v_unit": c["v_unit"] * 0 + f, "theta": node.v_threshold / f + 0 * c["theta"]}
         return c
 
@@ -176,6 +176,15 @@ class Sinabs(Platform):
     ignores: frozenset = frozenset({"r", "v_reset"})
     units: str = "input units (r ignored)"
     supported: tuple = ("LIF", "IF", "LI", "Affine", "Conv", "Pool2d", "Flatten", "Identity")
+    first_input_only: bool = True
+    """nirtorch-2.0.2 quirk (Sinabs' executor): a node with several in-edges receives only the first."""
+
+    def quirks(self):
+        return {"nirtorch-2.0.2 first in-edge only": self.first_input_only,
+                "sinabs-3.1.3 tau read in steps": self.dt_convention == "steps"}
+
+    def single_input(self, net):
+        return _single_input_nodes(net) if self.first_input_only else ()
 
     def reject_reason(self, kind):
         return f"Sinabs 3.1.3 from_nir has no mapping for {kind} (Linear without bias, CubaLIF, I, CubaLI, Threshold, Scale, Delay unsupported)."
@@ -276,9 +285,17 @@ class Spyx(Platform):
         if self.version.startswith("0.1") and self.input_scale == "unit":
             object.__setattr__(self, "input_scale", "gain_only")
 
+    follow_first_chain: bool = True
+    """spyx-1.0.0 quirk: only the first out-edge chain from the input is built; a join
+    receives only that chain (a fan-out branch is silently dropped)."""
+
     def quirks(self):
         return {"spyx-1.0.0 drops the W_rec bias": True,
+                "spyx-1.0.0 follows only the first out-edge chain": self.follow_first_chain,
                 "spyx-0.1.x scales incoming weights by dt/tau": self.input_scale == "gain_only"}
+
+    def single_input(self, net):
+        return _single_input_nodes(net) if self.follow_first_chain else ()
 
     def reject_reason(self, kind):
         return f"Spyx 1.0.0 silently drops {kind} nodes as identity; nirjax refuses instead of approximating."
@@ -290,7 +307,7 @@ class Spyx(Platform):
             for p in ps:
                 succ.setdefault(p, []).append(d)
         for p, ds in succ.items():
-            if len(ds) > 1 and not any(_reaches(net, d, p) for d in ds):
+            if len(ds) > 1 and not any(_reaches(net, d, p) for d in ds) and not self.follow_first_chain:
                 raise PlatformError(
                     f"Spyx 1.0.0 follows only the first out-edge chain: node {p!r} fans out to {ds}; "
                     "Spyx would silently drop all but one branch (nirjax refuses)."
@@ -410,3 +427,13 @@ def _reaches(net, src, dst):
         seen.add(n)
         stack.extend(succ.get(n, ()))
     return False
+
+
+def _single_input_nodes(net):
+    """Nodes with several in-edges none of which closes a cycle (the joins a
+    first-in-edge-only executor truncates)."""
+    out = []
+    for n, ps in net.predecessors:
+        if len(ps) > 1 and not any(_reaches(net, n, p) for p in ps):
+            out.append(n)
+    return tuple(out)
