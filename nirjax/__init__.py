@@ -30,3 +30,4 @@ __all__ = [
     "AlgebraicLoopError", "DanglingEdgeError", "GraphError", "MissingPortError", "NIRFileError",
     "ParameterError", "ShapeMismatchError", "SpikeAreaHint", "UnknownNodeError", "UnsupportedError",
 ]
+from ._platform_api import compile_platform as compile_platform, get_platform as get_platform, platforms as platforms

@@ -69,12 +69,10 @@ def _scan(arrays, dense, st, record):
     delayed_out = set(st["delayed_outputs"])
     delayed_in = set(st["delayed_inputs"])
     kernel = st["kernel"]
-    resets = dict(st["resets"])
     single = set(st["single_input"])
     no_bias = set(st["no_bias"])
 
-    def flags_of(n):
-        return dict(ge=st["ge"], cap=st["cap"], reset=resets.get(n, st["reset"]))
+
     shapes = {n: c["dm" if "dm" in c else "theta"].shape for n, c in neurons.items()}
     input_shapes = {n: x.shape[1:] for n, x in dense.items()}
     dtype = sv.dtype
@@ -117,7 +115,7 @@ def _scan(arrays, dense, st, record):
         if st["fire_first"]:
             for n in neurons:
                 if n in spiking:
-                    states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"], **flags_of(n))
+                    states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"])
                     vals[n] = cnt * sv
                 else:
                     vals[n] = neuron_out(n, None, states[n])
@@ -154,9 +152,8 @@ def _scan(arrays, dense, st, record):
                 c = neurons[n]
                 if kernel == "float":
                     pend = states[n]["s"] if (st["fire_first"] and n in st["fire_after_decay"] and n in spiking) else None
-                    states[n], cnt = float_integrate(c, states[n], x, reset_next=st["reset_next"],
-                                                     fire=(n in spiking) and not st["fire_first"],
-                                                     pending_reset=pend, **flags_of(n))
+                    states[n], cnt = float_integrate(c, states[n], x, fire=(n in spiking) and not st["fire_first"],
+                                                     pending_reset=pend)
                     if st["fire_first"] and n in spiking:
                         cnt = states[n]["s"]
                 else:

@@ -321,7 +321,16 @@ class Platform:
                     f"reset={reset!r} (options: {list(self.reset_options) or 'none'})."
                 )
             reset_rule = {"subtract": "subtract", "zero": "zero", "v_reset": "v_reset", "nir": "v_reset"}[reset]
-        neurons = {n: self.neuron_coeffs(n, net.nodes[n], dt, reset_rule) for n in net.neurons}
+        from ._rules import RESET_CODES
+
+        neurons = {}
+        for n in net.neurons:
+            c = self.neuron_coeffs(n, net.nodes[n], dt, reset_rule)
+            z = jnp.zeros(net.nodes[n].shape, dtype=jnp.result_type(float))
+            flags = dict(ge=float(self.threshold_test == ">="), cap=float(self.spikes_per_step),
+                         reset_mode=RESET_CODES[self.reset_for(net.nodes[n], reset_rule)],
+                         reset_next=float(self.reset_timing == "next"))
+            neurons[n] = {k: jnp.asarray(v, dtype=z.dtype) + z for k, v in {**flags, **c}.items()}
         maps = self.maps(net, dt)
         if self.order == "fire_first":
             # every spike of the step is known before any input is summed: maps, then neurons
@@ -344,10 +353,6 @@ class Platform:
             spike_value=jnp.asarray(sv, dtype=jnp.result_type(float)),
             kernel=self.kernel_name(),
             fire_first=self.order == "fire_first",
-            ge=self.threshold_test == ">=",
-            cap=int(self.spikes_per_step),
-            reset=reset_rule,
-            reset_next=self.reset_timing == "next",
             order=order,
             back=back,
             delayed_outputs=delayed_out,
@@ -361,7 +366,6 @@ class Platform:
             drop_back_bias=self.drop_back_bias(),
             no_bias=tuple(sorted({p for (p, _) in execution_order(net)[1] if p in maps})) if self.drop_back_bias() else (),
             fire_after_decay=self.fire_after_decay(net),
-            resets=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
             single_input=tuple(self.single_input(net)),
         )
 
@@ -413,10 +417,6 @@ class Program:
     spike_value: object
     kernel: str
     fire_first: bool
-    ge: bool
-    cap: int
-    reset: str
-    reset_next: bool
     order: tuple
     back: frozenset
     delayed_outputs: tuple
@@ -429,7 +429,6 @@ class Program:
     kinds: tuple
     drop_back_bias: bool = False
     fire_after_decay: tuple = ()
-    resets: tuple = ()
     single_input: tuple = ()
     no_bias: tuple = ()
 

@@ -9,78 +9,80 @@ through the stepped model; the forward values are exact.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 
 SURROGATE_SLOPE = 10.0
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(1,))
+@jax.custom_jvp
 def heaviside(z, ge):
-    """``1`` where ``z > 0`` (``z >= 0`` when ``ge``), else 0; surrogate derivative
-    ``1 / (1 + k|z|)^2``."""
-    return jnp.where(z >= 0 if ge else z > 0, 1.0, 0.0).astype(z.dtype)
+    """``1`` where ``z > 0`` (``z >= 0`` where ``ge``), else 0; surrogate derivative
+    ``1 / (1 + k|z|)^2`` (no derivative with respect to ``ge``)."""
+    return jnp.where(jnp.where(ge, z >= 0, z > 0), 1.0, 0.0).astype(z.dtype)
 
 
 @heaviside.defjvp
-def _heaviside_jvp(ge, primals, tangents):
-    (z,), (dz,) = primals, tangents
-    out = heaviside(z, ge)
-    return out, dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
+def _heaviside_jvp(primals, tangents):
+    z, ge = primals
+    dz, _ = tangents
+    return heaviside(z, ge), dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
 
 
-def spike_count(v, theta, *, ge, cap):
-    """Spikes of one step: the threshold test, and for ``cap > 1`` the count
-    ``floor(v/theta)`` clipped to ``[1, cap]`` (Sinabs, Rockpool, Xylo)."""
+def spike_count(v, theta, ge, cap):
+    """Spikes of one step: the threshold test (``>=`` where ``ge``), and where
+    ``cap > 1`` the count ``floor(v/theta)`` clipped to ``[1, cap]`` (Sinabs,
+    Rockpool, Xylo). ``ge`` and ``cap`` are arrays (coefficients, not structure)."""
     finite = jnp.isfinite(theta)
     th = jnp.where(finite, theta, 1.0)
-    s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge)
-    if cap == 1:
-        return s
-    n = jnp.clip(jnp.floor(v / th), 1, cap)
+    s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge > 0)
+    n = jnp.where(cap > 1, jnp.clip(jnp.floor(v / th), 1, jnp.maximum(cap, 1)), 1.0)
     return s * (1.0 + jax.lax.stop_gradient(n - 1.0))
 
 
-def apply_reset(c, v, n, rule):
-    if rule == "subtract":
-        return v - n * c["theta"]
-    target = jnp.zeros_like(v) if rule == "zero" else c["v_reset"]
-    return jnp.where(n > 0, target, v)
+RESET_CODES = {"zero": 0.0, "subtract": 1.0, "v_reset": 2.0}
+
+
+def apply_reset(c, v, n):
+    """Reset by ``c['reset_mode']``: 0 to zero, 1 subtract ``n theta``, 2 to ``v_reset``."""
+    mode = c["reset_mode"]
+    th = jnp.where(jnp.isfinite(c["theta"]), c["theta"], 0.0)
+    to = jnp.where(mode == 0, 0.0, c["v_reset"])
+    return jnp.where(mode == 1, v - n * th, jnp.where(n > 0, to, v))
 
 
 def _bound(c, v):
     return jnp.clip(jnp.maximum(v, c["v_floor"]), c["v_min"], c["v_max"])
 
 
-def float_fire(c, state, *, ge, cap, reset, after_decay=False):
+def float_fire(c, state, after_decay=False):
     """Fire from the state of the previous step (``order='fire_first'``) and reset
     now, or (``after_decay``) after this step's integration (``v = beta v + x - s theta``)."""
-    n = spike_count(state["v"], c["theta"], ge=ge, cap=cap)
-    v = state["v"] if after_decay else apply_reset(c, state["v"], n, reset)
+    n = spike_count(state["v"], c["theta"], c["ge"], c["cap"])
+    v = state["v"] if after_decay else apply_reset(c, state["v"], n)
     return {**state, "v": v, "s": n}, n
 
 
-def float_integrate(c, state, x, *, ge, cap, reset, reset_next, fire, pending_reset=None):
-    """Integrate one step; with ``fire`` also fire and reset (integrate -> fire -> reset)."""
+def float_integrate(c, state, x, *, fire, pending_reset=None):
+    """Integrate one step; with ``fire`` also fire and reset: in the same step
+    (integrate -> fire -> reset), or where ``c['reset_next']`` with the previous
+    step's spikes (snnTorch 0.9.4 RSynaptic: the reset lands one step late)."""
     v, i = state["v"], state["i_syn"]
     i_new = c["ds"] * i + c["gs"] * x + c["cs"]
     v_new = c["dm"] * v + c["a_new"] * i_new + c["a_old"] * i + c["a_x"] * x + c["cm"]
     out = {**state, "i_syn": i_new}
     if not fire:
         if pending_reset is not None:
-            v_new = apply_reset(c, v_new, pending_reset, reset)
+            v_new = apply_reset(c, v_new, pending_reset)
         out["v"] = _bound(c, v_new)
         return out, state["s"]
-    if reset_next:
-        # snnTorch 0.9.4 RSynaptic: the reset of a spike lands on the next step's v.
-        v_new = apply_reset(c, v_new, state["s"], reset)
-        n = spike_count(v_new, c["theta"], ge=ge, cap=cap)
-    else:
-        n = spike_count(v_new, c["theta"], ge=ge, cap=cap)
-        v_new = apply_reset(c, v_new, n, reset)
-    out["v"] = _bound(c, v_new)
+    n_same = spike_count(v_new, c["theta"], c["ge"], c["cap"])
+    v_same = apply_reset(c, v_new, n_same)
+    v_late = apply_reset(c, v_new, state["s"])
+    n_late = spike_count(v_late, c["theta"], c["ge"], c["cap"])
+    late = c["reset_next"] > 0
+    n = jnp.where(late, n_late, n_same)
+    out["v"] = _bound(c, jnp.where(late, v_late, v_same))
     out["s"] = n
     return out, n
 
