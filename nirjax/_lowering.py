@@ -1,116 +1,35 @@
 """From a ``.nir`` file or ``nir.NIRGraph`` to a validated :class:`semantics.Network`.
 
-Steps: read (through the ``nir`` package), check the raw structure (node types,
-edges, also inside nested graphs) before ``nir`` builds objects, inline nested
-subgraphs (inner names become ``outer.inner``), build one primitive per node
-with inferred shapes, check parameters and shapes, reject algebraic loops, and
-order the maps topologically.
+Steps: read (``_reading``), inline nested subgraphs (inner names become
+``outer.inner``), build one primitive per node with inferred shapes
+(``_convert``), check edge shapes, reject algebraic loops, order the maps
+topologically, and recognise graphs exported at a fixed dt.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import warnings
 
-import h5py
-import jax.numpy as jnp
 import nir
 import numpy as np
 
-from semantics import events, maps, neurons
+from semantics import maps, neurons
 from semantics.network import Network
 
+from ._convert import build_dynamic, build_map, declared_shape
 from ._errors import (
     AlgebraicLoopError,
     DanglingEdgeError,
     GraphError,
     MissingPortError,
-    NIRFileError,
     ParameterError,
     ShapeMismatchError,
     SpikeAreaHint,
     UnknownNodeError,
 )
-
-KNOWN_TYPES = (
-    "Input Output Affine Linear Scale Conv1d Conv2d SumPool2d AvgPool2d Flatten Delay "
-    "Threshold I IF LI LIF CubaLI CubaLIF NIRGraph"
-).split()
-
-
-# -- reading -----------------------------------------------------------------
-def read_nir(path) -> nir.NIRGraph:
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise NIRFileError(f"No such file: {path!r}.")
-    try:
-        with h5py.File(path, "r") as f:
-            if "node" not in f:
-                raise NIRFileError(
-                    f"{path!r} is an HDF5 file but not a NIR graph (no 'node' group). "
-                    "Write graphs with nir.write or nirjax.save."
-                )
-            raw = nir.serialization.hdf2dict(f["node"])
-    except OSError as e:
-        raise NIRFileError(
-            f"{path!r} is not a readable HDF5 file ({e}). Is it a .nir file, and was it written completely?"
-        ) from None
-    _check_raw(raw, where="")
-    try:
-        return nir.read(path)
-    except ValueError as e:
-        if "type" not in str(e).lower():
-            raise NIRFileError(f"nir could not read {path!r}: {e}") from None
-    # Files written by nir <= 1.0.5 often carry inconsistent declared types
-    # (e.g. an Output typed [1 1 1] after a node of shape [1]); nirjax infers
-    # shapes itself and checks every edge below.
-    try:
-        return nir.read(path, type_check=False)
-    except Exception as e:  # noqa: BLE001 - re-raised with the path
-        raise NIRFileError(f"nir could not read {path!r}: {e}") from None
-
-
-def _check_raw(raw, where):
-    nodes = raw.get("nodes", {})
-    for name, node in nodes.items():
-        kind = node.get("type")
-        label = f"{where}{name}"
-        if kind not in KNOWN_TYPES:
-            raise UnknownNodeError(_unknown_msg(label, kind))
-        if kind == "NIRGraph":
-            _check_raw(node, where=f"{label}.")
-    edges = raw.get("edges", [])
-    for src, dst in np.asarray(edges).reshape(-1, 2).tolist():
-        src, dst = _s(src), _s(dst)
-        for end, role in ((src, "source"), (dst, "destination")):
-            head = end.split(".")[0]
-            if end not in nodes and not (head in nodes and nodes[head].get("type") == "NIRGraph"):
-                raise DanglingEdgeError(_dangling_msg(where, (src, dst), end, role, list(nodes)))
-
-
-def _s(x):
-    return x.decode() if isinstance(x, bytes) else str(x)
-
-
-def _unknown_msg(name, kind):
-    return (
-        f"Node {name!r} has type {kind!r}, which nirjax has no semantics for. "
-        f"Known NIR types: {', '.join(KNOWN_TYPES)}. Replace the node by supported "
-        "primitives or register a semantics for it."
-    )
-
-
-def _dangling_msg(where, edge, end, role, names):
-    scope = f"inside subgraph {where[:-1]!r}" if where else "in the graph"
-    close = difflib.get_close_matches(end, names, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return (
-        f"Edge {edge} {scope} names {role} node {end!r}, which does not exist. "
-        f"Nodes there: {sorted(names)}.{hint} Fix the edge list (rename the edge end or the node)."
-    )
-
+from ._reading import KNOWN_TYPES, dangling_msg, read_nir, unknown_msg
 
 # -- inlining ------------------------------------------------------------------
 def _inline(graph: nir.NIRGraph, prefix=""):
@@ -145,7 +64,7 @@ def _inline(graph: nir.NIRGraph, prefix=""):
                 )
             return cands[0]
         if full not in names:
-            raise DanglingEdgeError(_dangling_msg(prefix, (end, "?"), end, side, sorted(graph.nodes)))
+            raise DanglingEdgeError(dangling_msg(prefix, (end, "?"), end, side, sorted(graph.nodes)))
         return full
 
     for src, dst in graph.edges:
@@ -153,158 +72,6 @@ def _inline(graph: nir.NIRGraph, prefix=""):
     ins = [n for n, v in nodes.items() if isinstance(v, nir.Input) and n.count(".") == prefix.count(".")]
     outs = [n for n, v in nodes.items() if isinstance(v, nir.Output) and n.count(".") == prefix.count(".")]
     return nodes, edges, ins, outs
-
-
-# -- building primitives ----------------------------------------------------------
-def _arr(node_name, pname, value, shape=None, positive=False):
-    a = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        bad = a[~np.isfinite(a)].ravel()[0]
-        raise ParameterError(
-            f"Node {node_name!r}: parameter {pname!r} contains {bad} (non-finite). "
-            "Every parameter must be a finite number; fix the value in the graph."
-        )
-    if positive and np.any(a <= 0):
-        bad = a[a <= 0].ravel()[0]
-        raise ParameterError(
-            f"Node {node_name!r}: time constant {pname!r} = {bad} must be > 0 "
-            "(seconds). Check the export (some tools write tau in steps or as dt*tau)."
-        )
-    if shape is not None:
-        try:
-            a = np.broadcast_to(a, shape)
-        except ValueError:
-            raise ShapeMismatchError(
-                f"Node {node_name!r}: parameter {pname!r} has shape {a.shape}, which does not "
-                f"broadcast to the node shape {shape}."
-            ) from None
-    return jnp.asarray(a, dtype=jnp.result_type(float))
-
-
-def _neuron_shape(name, node, fields):
-    shapes = [np.shape(getattr(node, f)) for f in fields]
-    try:
-        return tuple(int(d) for d in np.broadcast_shapes(*shapes))
-    except ValueError:
-        raise ShapeMismatchError(
-            f"Node {name!r}: parameters {dict(zip(fields, shapes))} have incompatible shapes."
-        ) from None
-
-
-def _v_reset(node, shape):
-    vr = getattr(node, "v_reset", None)
-    return np.zeros(shape) if vr is None else vr
-
-
-def _build_neuron(name, node):
-    if isinstance(node, nir.CubaLIF):
-        f = ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold")
-        shape = _neuron_shape(name, node, f)
-        p = {k: _arr(name, k, getattr(node, k), shape, positive=k.startswith("tau")) for k in f}
-        p["v_reset"] = _arr(name, "v_reset", _v_reset(node, shape), shape)
-        return neurons.CubaLIF(shape=shape, **p)
-    if isinstance(node, nir.CubaLI):
-        f = ("tau_syn", "tau_mem", "r", "v_leak", "w_in")
-        shape = _neuron_shape(name, node, f)
-        p = {k: _arr(name, k, getattr(node, k), shape, positive=k.startswith("tau")) for k in f}
-        return neurons.CubaLI(shape=shape, **p)
-    if isinstance(node, nir.LIF):
-        f = ("tau", "r", "v_leak", "v_threshold")
-        shape = _neuron_shape(name, node, f)
-        p = {k: _arr(name, k, getattr(node, k), shape, positive=k == "tau") for k in f}
-        p["v_reset"] = _arr(name, "v_reset", _v_reset(node, shape), shape)
-        return neurons.LIF(shape=shape, **p)
-    if isinstance(node, nir.LI):
-        f = ("tau", "r", "v_leak")
-        shape = _neuron_shape(name, node, f)
-        p = {k: _arr(name, k, getattr(node, k), shape, positive=k == "tau") for k in f}
-        return neurons.LI(shape=shape, **p)
-    if isinstance(node, nir.IF):
-        f = ("r", "v_threshold")
-        shape = _neuron_shape(name, node, f)
-        p = {k: _arr(name, k, getattr(node, k), shape) for k in f}
-        p["v_reset"] = _arr(name, "v_reset", _v_reset(node, shape), shape)
-        return neurons.IF(shape=shape, **p)
-    if isinstance(node, nir.I):
-        shape = _neuron_shape(name, node, ("r",))
-        return neurons.I(shape=shape, r=_arr(name, "r", node.r, shape))
-    return None
-
-
-def _tuple(x, n):
-    return tuple(int(v) for v in np.broadcast_to(np.asarray(x).ravel() if np.ndim(x) else x, (n,)))
-
-
-def _build_map(name, node, in_shape):
-    """Build a map; ``in_shape`` is the inferred shape of its input (None if unknown yet)."""
-    if isinstance(node, (nir.Affine, nir.Linear)):
-        w = node.weight
-        if np.ndim(w) != 2:
-            raise ShapeMismatchError(f"Node {name!r}: weight must be 2-D (out, in), got shape {np.shape(w)}.")
-        out_f, in_f = np.shape(w)
-        ins = (in_f,) if in_shape is None else tuple(in_shape[:-1]) + (in_f,)
-        outs = ins[:-1] + (out_f,)
-        W = _arr(name, "weight", w)
-        if isinstance(node, nir.Affine):
-            b = _arr(name, "bias", node.bias)
-            if b.shape not in ((out_f,), ()):
-                raise ShapeMismatchError(f"Node {name!r}: bias shape {b.shape} does not match weight rows {out_f}.")
-            return maps.Affine(weight=W, bias=jnp.broadcast_to(b, (out_f,)), in_shape=ins, out_shape=outs)
-        return maps.Linear(weight=W, in_shape=ins, out_shape=outs)
-    if isinstance(node, nir.Scale):
-        s = np.asarray(node.scale)
-        shape = tuple(s.shape) if in_shape is None else tuple(in_shape)
-        return maps.Scale(scale=_arr(name, "scale", s, shape), in_shape=shape, out_shape=shape)
-    if isinstance(node, (nir.Conv1d, nir.Conv2d)):
-        nd = 1 if isinstance(node, nir.Conv1d) else 2
-        w = np.asarray(node.weight)
-        if w.ndim != nd + 2:
-            raise ShapeMismatchError(f"Node {name!r}: Conv{nd}d weight must have {nd + 2} axes, got {w.shape}.")
-        if node.input_shape is not None:
-            spatial = _tuple(node.input_shape, nd)
-        elif in_shape is not None:
-            spatial = tuple(in_shape[1:])
-        else:
-            return None
-        groups = int(np.asarray(node.groups))
-        ins = (w.shape[1] * groups, *spatial)
-        stride = _tuple(node.stride, nd)
-        dilation = _tuple(node.dilation, nd)
-        padding = tuple(maps.conv_padding(node.padding if isinstance(node.padding, str) else _tuple(node.padding, nd), w.shape[2:], dilation))
-        outs = maps.conv_out_shape(ins, w.shape, stride, padding, dilation)
-        bias = np.zeros(w.shape[0]) if node.bias is None else np.broadcast_to(np.asarray(node.bias), (w.shape[0],))
-        return maps.Conv(
-            weight=_arr(name, "weight", w), bias=_arr(name, "bias", bias), stride=stride, padding=padding,
-            dilation=dilation, groups=groups, in_shape=ins, out_shape=tuple(int(d) for d in outs),
-        )
-    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
-        if in_shape is None:
-            return None
-        if len(in_shape) != 3:
-            raise ShapeMismatchError(f"Node {name!r}: 2-D pooling needs a (C, H, W) input, got {tuple(in_shape)}.")
-        k = _tuple(node.kernel_size, 2)
-        s = _tuple(node.stride, 2)
-        p = tuple((v, v) for v in _tuple(node.padding, 2))
-        outs = maps.pool_out_shape(tuple(in_shape), k, s, p)
-        return maps.Pool2d(kernel_size=k, stride=s, padding=p, average=isinstance(node, nir.AvgPool2d),
-                           in_shape=tuple(in_shape), out_shape=tuple(int(d) for d in outs))
-    if isinstance(node, nir.Flatten):
-        if in_shape is None:
-            it = node.input_type.get("input") if node.input_type else None
-            if it is None or np.size(it) == 0:
-                return None
-            in_shape = tuple(int(d) for d in np.asarray(it).ravel())
-        outs = maps.flatten_shape(tuple(in_shape), int(node.start_dim), int(node.end_dim))
-        return maps.Flatten(in_shape=tuple(in_shape), out_shape=outs)
-    raise UnknownNodeError(_unknown_msg(name, type(node).__name__))
-
-
-def _declared_shape(node, key):
-    t = getattr(node, key, None) or {}
-    v = t.get("input" if key == "input_type" else "output")
-    if v is None or np.size(v) == 0:
-        return None
-    return tuple(int(d) for d in np.asarray(v).ravel())
 
 
 # -- the graph --------------------------------------------------------------------
@@ -316,7 +83,7 @@ def lower(graph: nir.NIRGraph) -> Network:
     for name, node in raw_nodes.items():
         real = node[1] if isinstance(node, tuple) else node
         if type(real).__name__ not in KNOWN_TYPES:
-            raise UnknownNodeError(_unknown_msg(name, type(real).__name__))
+            raise UnknownNodeError(unknown_msg(name, type(real).__name__))
     inputs = tuple(n for n, v in raw_nodes.items() if isinstance(v, nir.Input))
     outputs = tuple(n for n, v in raw_nodes.items() if isinstance(v, nir.Output))
     if not inputs:
@@ -332,7 +99,7 @@ def lower(graph: nir.NIRGraph) -> Network:
 
     built, shapes = {}, {}
     for n in inputs:
-        shp = _declared_shape(raw_nodes[n], "output_type")
+        shp = declared_shape(raw_nodes[n], "output_type")
         if shp is None:
             raise MissingPortError(f"Input node {n!r} declares no shape.")
         shapes[n] = shp
@@ -341,15 +108,7 @@ def lower(graph: nir.NIRGraph) -> Network:
         node = raw_nodes[n]
         if isinstance(node, tuple) or not isinstance(node, nir.NIRNode):
             continue
-        prim = _build_neuron(n, node)
-        if prim is None and isinstance(node, nir.Delay):
-            shape = tuple(np.shape(node.delay))
-            prim = events.Delay(delay=_arr(n, "delay", node.delay, shape), shape=shape)
-            if np.any(np.asarray(node.delay) < 0):
-                raise ParameterError(f"Node {n!r}: delay must be >= 0 seconds, got {np.min(node.delay)}.")
-        if prim is None and isinstance(node, nir.Threshold):
-            shape = tuple(np.shape(node.threshold))
-            prim = events.Threshold(threshold=_arr(n, "threshold", node.threshold, shape), shape=shape)
+        prim = build_dynamic(n, node)
         if prim is not None:
             built[n] = prim
             shapes[n] = prim.out_shape
@@ -365,7 +124,7 @@ def lower(graph: nir.NIRGraph) -> Network:
                     continue
                 prim = maps.Identity(in_shape=in_shape, out_shape=in_shape)
             else:
-                prim = _build_map(n, node, in_shape)
+                prim = build_map(n, node, in_shape)
                 if prim is None:
                     continue
             built[n] = prim
@@ -401,7 +160,7 @@ def lower(graph: nir.NIRGraph) -> Network:
         for p in preds[n][1:]:
             if shapes[p] != inferred:
                 raise ShapeMismatchError(f"Output {n!r} sums inputs of shapes {shapes[preds[n][0]]} and {shapes[p]}.")
-        declared = _declared_shape(raw_nodes[n], "input_type")
+        declared = declared_shape(raw_nodes[n], "input_type")
         if declared is not None and declared != inferred:
             if math.prod(declared) != math.prod(inferred):
                 raise ShapeMismatchError(

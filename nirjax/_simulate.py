@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from semantics.events import Delay, Threshold
-from semantics.maps import Map
 from semantics.network import Network
 from semantics.neurons import Neuron
 from solvers import RESULTS, EventConfig, solve_events

@@ -30,7 +30,6 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from semantics.events import Threshold
 from semantics.neurons import CubaLIF, IF
 
 from ._results import RESULTS

@@ -124,3 +124,14 @@ def test_cubalif_spike_time_gradient_implicit_formula():
         hp = 1e-6 * float(jnp.ravel(p0)[0])
         fd = (float(f(p0 + hp)) - float(f(p0 - hp))) / (2 * hp)
         assert grad == pytest.approx(fd, rel=1e-5), name
+
+
+def test_parameter_sweep_with_vmap():
+    """vmap over a batch of graphs (a tau sweep) gives each member's closed-form spike time."""
+    net = lif_net()
+    taus = jnp.linspace(0.005, 0.02, 8)[:, None]
+    x = jnp.full((400, 1), X)
+    nets = jax.vmap(lambda t: eqx.tree_at(lambda g: g.nodes["lif"].tau, net, t))(taus)
+    first = jax.vmap(lambda g: nirjax.simulate(g, {"input": x}, dt=1e-4, max_spikes=64).spike_times["lif"][0, 0])(nets)
+    A = R * W * X
+    np.testing.assert_allclose(np.asarray(first), np.asarray(taus[:, 0]) * math.log(A / (A - THETA)), rtol=1e-12)
