@@ -19,7 +19,14 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_ideal.py
+	$(PY) benchmarks/bench_ideal.py --out benchmarks/results/ideal_$$(hostname).json
+	test ! -f benchmarks/bench_platforms.py || $(PY) benchmarks/bench_platforms.py
+
+# Installs the real peer frameworks (two envs under .peers/), re-records their
+# outputs into tests/golden/ and checks nirjax's platform models against them.
+parity: $(STAMP)
+	bash parity/record_all.sh
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_platform_parity.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
