@@ -24,10 +24,11 @@ from ._errors import (
 from ._inputs import Spikes as Spikes
 from ._lowering import load as load
 from ._simulate import simulate as simulate
+from ._sweep import sweep as sweep
 from ._writing import save as save, to_nir as to_nir
 
 __all__ = [
-    "Graph", "RESULTS", "Solution", "Spikes", "load", "save", "simulate", "to_nir",
+    "Graph", "RESULTS", "Solution", "Spikes", "load", "save", "simulate", "sweep", "to_nir",
     "AlgebraicLoopError", "DanglingEdgeError", "GraphError", "MissingPortError", "NIRFileError",
     "ParameterError", "ShapeMismatchError", "SpikeAreaHint", "UnknownNodeError", "UnsupportedError",
 ]
