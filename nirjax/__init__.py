@@ -33,3 +33,4 @@ __all__ = [
     "ParameterError", "ShapeMismatchError", "SpikeAreaHint", "UnknownNodeError", "UnsupportedError",
 ]
 from ._platform_api import compile_platform as compile_platform, get_platform as get_platform, platforms as platforms
+from ._deviation import DeviationReport as DeviationReport, deviation as deviation

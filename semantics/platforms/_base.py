@@ -57,6 +57,7 @@ AXES = (
     "floor",
     "dt_convention",
     "ignores",
+    "spike_value",
 )
 """The discretization axes, in the order attribution switches them."""
 
@@ -81,6 +82,8 @@ AXIS_DOC = {
     "dt_convention": "'argument' | 'fixed_1e-4' (snnTorch) | 'steps' (tau read in steps: Sinabs) | "
                      "'rockpool_inferred' (dt = min(tau_mem/(1+r)) per layer)",
     "ignores": "NIR parameters the platform drops: subset of {'r', 'v_leak', 'w_in', 'v_reset'}",
+    "spike_value": "what a spike carries into the next node for one step: 'unit' 1 | 'area' q/dt (the "
+                   "ideal charge q) | 'per_dt' 1/dt (Nengo's amplitude)",
 }
 
 
@@ -136,8 +139,14 @@ class Platform:
             decay="exact", input_scale="exact", coupling="exact", synapse_order="decay_then_add",
             order="integrate_fire_reset", threshold_test=">=", spikes_per_step=1, reset=reset,
             reset_timing="same", latency="same", executor_order="topological", quantization=None,
-            floor=None, dt_convention="argument", ignores=frozenset(),
+            floor=None, dt_convention="argument", ignores=frozenset(), spike_value="area",
         )
+
+    def native(self, *axes):
+        """Whether the given axes still hold this platform's own values (platform-specific
+        coefficient rules apply only then, so attribution can switch them off)."""
+        default = type(self)()
+        return all(getattr(self, a) == getattr(default, a) for a in axes)
 
     def quirks(self):
         """Version quirks (switch name -> on/off) this platform models."""
@@ -154,6 +163,7 @@ class Platform:
     # -- checks -------------------------------------------------------------
     def check(self, net):
         """Raise :class:`PlatformError` for a node this platform cannot run."""
+        self.check_axes()
         for name, node in net.nodes.items():
             kind = _kind(node)
             if kind not in self.supported:
@@ -162,6 +172,10 @@ class Platform:
                     f"{self.reject_reason(kind)}"
                 )
             self.check_node(net, name, node)
+
+    def check_axes(self):
+        """Raise for axis combinations the platform's rules cannot express."""
+        return None
 
     def reject_reason(self, kind):
         return f"it supports only {', '.join(self.supported)}."

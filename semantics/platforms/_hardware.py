@@ -55,6 +55,22 @@ def _consumers_of_map(net, m):
     return out
 
 
+def _fixed_point_axes(platform, kernel_axes):
+    """Fixed-point rules are integer recipes: their axes can move only in float."""
+    if platform.quantization is None:
+        return
+    default = type(platform)()
+    for ax in kernel_axes:
+        if getattr(platform, ax) != getattr(default, ax):
+            raise PlatformError(
+                f"{platform.name}: axis {ax!r} is part of the fixed-point rule; switch it only with quantization=None."
+            )
+
+
+_FIXED_AXES = ("decay", "input_scale", "coupling", "synapse_order", "order", "threshold_test", "spikes_per_step",
+               "reset", "reset_timing", "floor", "dt_convention", "ignores", "spike_value")
+
+
 def _set_weights(m, w, b=None):
     m = eqx.tree_at(lambda q: q.weight, m, w)
     if b is not None and hasattr(m, "bias"):
@@ -101,6 +117,9 @@ class Loihi2(Platform):
                 f"Loihi 2 (paper mapping) rejects Affine/Conv node {name!r} with a non-zero bias "
                 "(Dense has no bias; a neuron bias would change its meaning)."
             )
+
+    def check_axes(self):
+        _fixed_point_axes(self, _FIXED_AXES)
 
     def kernel_name(self):
         return "loihi2" if self.quantization == "loihi2" else "float"
@@ -149,7 +168,8 @@ class SpiNNaker2(Platform):
     (``reset="zero"``); v_reset ignored. ``alpha = exp(-dt/tau)`` (EXPONENTIAL,
     default) or ``1 - dt/tau`` (FORWARD: ``decay="euler"``); the input is not scaled,
     instead ``threshold = theta/(a r) * w_scale``; weights ``round(W w_scale)`` with
-    ``w_scale = 127/max|W|`` per projection (``scale_weights``, int8). CubaLIF synapse
+    ``w_scale = 127/max|W|`` (``scale_weights``, int8; nirjax takes one scale over all
+    projections into a population, since one threshold must match them). CubaLIF synapse
     decays like v. Rejects two successive weight nodes and CubaLIF after Conv2d.
     ``backend="brian2"``: the Brian2 reference backend (no projection delay), as the
     paper's LIF trace was recorded.
@@ -186,9 +206,13 @@ class SpiNNaker2(Platform):
                 raise PlatformError(f"py-spinnaker2 rejects CubaLIF after Conv2d (node {n!r}).")
 
     def _w_scale(self, net, m):
+        """One scale for all projections into the neurons this map feeds: ``127/max|W|``."""
         if self.quantization != "spinnaker2_int8":
             return 1.0
-        mx = float(np.max(np.abs(np.asarray(net.nodes[m].weight))))
+        ms = {m}
+        for n in _consumers_of_map(net, m):
+            ms.update(_weight_maps_into(net, n))
+        mx = max(float(np.max(np.abs(np.asarray(net.nodes[q].weight)))) for q in ms)
         return 127.0 / mx if mx > 0 else 1.0
 
     def maps(self, net, dt):
@@ -218,10 +242,10 @@ class SpiNNaker2(Platform):
                 ms = _weight_maps_into(net, n)
                 if ms:
                     scales[n] = self._w_scale(net, ms[0])
-                    if len(ms) > 1 and len({self._w_scale(net, m) for m in ms}) > 1:
+                    if len({self._w_scale(net, m) for m in ms}) > 1:
                         raise PlatformError(
-                            f"py-spinnaker2 scales each projection separately; node {n!r} receives projections "
-                            f"{ms} with different scales (one threshold cannot match them)."
+                            f"py-spinnaker2 int8 weights: the projections {ms} into node {n!r} feed other "
+                            "populations too, so no single threshold scale matches them."
                         )
         object.__setattr__(self, "_node_scale", scales)
         return super().program(net, dt=dt, spike_area=spike_area, reset=reset)
@@ -283,6 +307,9 @@ class Xylo(Platform):
             raise PlatformError("Xylo has at most 16 input channels.")
         if sum(int(np.prod(net.nodes[n].shape)) for n in net.neurons) > 1000:
             raise PlatformError("Xylo has at most 1000 hidden neurons.")
+
+    def check_axes(self):
+        _fixed_point_axes(self, _FIXED_AXES)
 
     def kernel_name(self):
         return "xylo" if self.quantization == "xylo" else "float"

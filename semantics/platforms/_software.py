@@ -105,7 +105,7 @@ class SnnTorch(Platform):
 
     def neuron_coeffs(self, name, node, dt, reset):
         c = super().neuron_coeffs(name, node, dt, reset)
-        if isinstance(node, LIF):
+        if isinstance(node, LIF) and self.native("input_scale", "dt_convention"):
             # snnTorch takes np.unique(r*dt/tau)[0] (the smallest) for the whole layer's threshold.
             f = jnp.min(node.r * 1e-4 / node.tau)
             c = {**c, "v_unit": c["v_unit"] * 0 + f, "theta": node.v_threshold / f + 0 * c["theta"]}
@@ -143,10 +143,10 @@ class Norse(Platform):
     def neuron_coeffs(self, name, node, dt, reset):
         c = super().neuron_coeffs(name, node, dt, reset)
         z = c["v0"] * 0
-        if isinstance(node, LIF):  # r ignored (a warning only)
+        if isinstance(node, LIF) and self.native("input_scale", "ignores"):  # r ignored (a warning only)
             c = {**c, "a_x": dt / node.tau + z}
-        if isinstance(node, IF):
-            c = {**c, "a_x": 1.0 + z}
+        if isinstance(node, IF) and self.native("input_scale"):  # v = v + x (r used only if not ignored)
+            c = {**c, "a_x": (1.0 if "r" in self.ignores else node.r) + z}
         if isinstance(node, CubaLIF):  # initial I = v = v_leak
             c = {**c, "i0": node.v_leak + z}
         return c
@@ -397,14 +397,17 @@ class Nengo(Platform):
             reset_sub = True
         else:
             reset_sub = False
-        if isinstance(node, CubaLIF):
+        if isinstance(node, CubaLIF) and not self.native("decay", "input_scale", "coupling"):
+            c = {**c, "a_new": c["a_new"] / th, "a_old": c["a_old"] / th, "a_x": c["a_x"] / th, "cm": c["cm"] / th}
+        elif isinstance(node, CubaLIF):
             ds = 1.0 - dt / node.tau_syn  # Lowpass(tau') with tau' matching Euler
             dm = jnp.exp(-dt / node.tau_mem)
             c = {**c, "ds": ds + z, "gs": (1 - ds) * node.w_in + z, "a_old": z, "a_x": z,
                  "a_new": (1 - dm) * node.r / th + z, "dm": dm + z, "cm": z}
         elif isinstance(node, LIF):
             c = {**c, "a_x": c["a_x"] / th}
-        c = {**c, "v_unit": th + z, "theta": 1.0 + z, "v_floor": z}
+        c = {**c, "v_unit": th + z, "theta": 1.0 + z, "v_floor": z if self.floor == "zero" else c["v_floor"],
+             "v_reset": c["v_reset"] / th, "v0": c["v0"] / th}
         return c
 
     def reset_for(self, node, rule):

@@ -1,0 +1,362 @@
+"""``nirjax.deviation``: how far a platform's execution is from the ideal model, and why."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+
+from semantics import platforms as _platforms
+from semantics.network import Network
+
+from ._errors import UnsupportedError
+from ._inputs import Spikes
+from ._lowering import load
+from ._platform_api import get_platform
+from ._simulate import simulate
+
+
+@dataclasses.dataclass
+class NodeDeviation:
+    """Deviation of one spiking node (all its neurons together)."""
+
+    count_ideal: int
+    count_platform: int
+    mean_abs_shift: float | None
+    """Mean |t_platform - t_ideal| over the k-th spikes of each neuron (seconds); the
+    platform's spike time is the start of its step (``t0 + k dt``)."""
+    max_abs_shift: float | None
+    first_divergence: float | None
+    """Start time of the first step whose spike counts differ (None: identical rasters)."""
+    v_rmse: float
+    v_max_error: float
+    """Membrane error in NIR units (ideal state at the step ends vs the platform's after-step state)."""
+    van_rossum: float
+    """van Rossum distance (kernel ``exp(-t/tau_vr)``, norm ``sqrt(int (f_i - f_p)^2 dt / tau_vr)``),
+    summed in quadrature over the node's neurons."""
+
+
+@dataclasses.dataclass
+class Attribution:
+    axis: str
+    platform_value: object
+    ideal_value: object
+    distance: float | None
+    """Total van Rossum distance with only this axis switched to its ideal value."""
+    explained: float | None
+    """``total - distance``: the part of the deviation this axis explains (None: not separable)."""
+    note: str = ""
+
+
+@dataclasses.dataclass
+class DeviationReport:
+    """What :func:`deviation` returns. ``print(report)`` shows a table."""
+
+    platform: str
+    version: str
+    dt: float
+    spike_area: float
+    n_steps: int
+    nodes: dict
+    total: float
+    attribution: list
+    floor: float | None
+    """Distance left with every separable axis at its ideal value (time stepping itself)."""
+    interaction: float | None
+    """``total - floor - sum(explained)``: what single-axis switches do not account for."""
+    quirks: dict
+    axes: dict
+
+    def explained_sum(self):
+        return sum(a.explained for a in self.attribution if a.explained is not None)
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["axes"] = {k: _jsonable(v) for k, v in self.axes.items()}
+        for a in d["attribution"]:
+            a["platform_value"] = _jsonable(a["platform_value"])
+            a["ideal_value"] = _jsonable(a["ideal_value"])
+        return d
+
+    def to_json(self, path=None, **kw):
+        s = json.dumps(self.to_dict(), indent=1, **kw)
+        if path is not None:
+            with open(path, "w") as f:
+                f.write(s)
+        return s
+
+    def __str__(self):
+        lines = [f"deviation: {self.platform} ({self.version}) vs ideal model, dt = {self.dt:g} s, "
+                 f"spike area q = {self.spike_area:g}, {self.n_steps} steps"]
+        hdr = f"  {'node':14s} {'spikes ideal':>12s} {'platform':>9s} {'mean|shift|':>12s} {'first div.':>11s} " \
+              f"{'v rmse':>10s} {'v max err':>10s} {'van Rossum':>10s}"
+        lines.append(hdr)
+        for n, d in self.nodes.items():
+            sh = "-" if d.mean_abs_shift is None else f"{d.mean_abs_shift:.3g}s"
+            fd = "none" if d.first_divergence is None else f"{d.first_divergence:.4g}s"
+            lines.append(f"  {n:14s} {d.count_ideal:12d} {d.count_platform:9d} {sh:>12s} {fd:>11s} "
+                         f"{d.v_rmse:10.3g} {d.v_max_error:10.3g} {d.van_rossum:10.4g}")
+        lines.append(f"  total van Rossum distance: {self.total:.6g}")
+        if self.attribution:
+            lines.append("  attribution (each axis switched to ideal alone):")
+            lines.append(f"    {'axis':16s} {'platform':>24s} {'ideal':>14s} {'distance':>10s} {'explained':>10s}")
+            for a in self.attribution:
+                dist = "-" if a.distance is None else f"{a.distance:.4g}"
+                ex = "n/a" if a.explained is None else f"{a.explained:.4g}"
+                lines.append(f"    {a.axis:16s} {_short(a.platform_value):>24s} {_short(a.ideal_value):>14s} "
+                             f"{dist:>10s} {ex:>10s}" + (f"  ({a.note})" if a.note else ""))
+            if self.floor is not None:
+                lines.append(f"    {'all axes ideal (time stepping alone)':50s} {self.floor:10.4g}")
+                lines.append(f"    {'interaction (total - floor - explained)':50s} {self.interaction:10.4g}")
+        on = [q for q, v in self.quirks.items() if v]
+        if on:
+            lines.append("  version quirks modelled: " + "; ".join(on))
+        return "\n".join(lines)
+
+    def plot(self, path, *, show=False):
+        """Save a bar chart of the attribution and per-node spike counts (needs matplotlib)."""
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:  # pragma: no cover - optional extra
+            raise ImportError("report.plot needs matplotlib: pip install 'nirjax[plot]'") from None
+        fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4))
+        names = list(self.nodes)
+        xs = np.arange(len(names))
+        a0.bar(xs - 0.2, [self.nodes[n].count_ideal for n in names], 0.4, label="ideal")
+        a0.bar(xs + 0.2, [self.nodes[n].count_platform for n in names], 0.4, label=self.platform)
+        a0.set_xticks(xs, names, rotation=30)
+        a0.set_ylabel("spikes")
+        a0.legend()
+        at = [a for a in self.attribution if a.explained is not None]
+        a1.barh([a.axis for a in at], [a.explained for a in at])
+        a1.axvline(0, color="k", lw=0.5)
+        a1.set_xlabel(f"explained van Rossum distance (total {self.total:.3g})")
+        a1.set_title(f"{self.platform}: attribution")
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        if show:  # pragma: no cover
+            plt.show()
+        plt.close(fig)
+        return path
+
+
+def _jsonable(v):
+    if isinstance(v, frozenset):
+        return sorted(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def _short(v):
+    if isinstance(v, frozenset):
+        return "{" + ",".join(sorted(v)) + "}" if v else "{}"
+    return str(v)
+
+
+def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0, input_as="dense",
+              attribution=True, tau_vr=None, platform_options=None):
+    """Compare ``platform``'s model of ``graph`` with the ideal model on ``inputs``.
+
+    **Arguments:**
+
+    - ``graph``: path, ``nir.NIRGraph`` or loaded graph; ``platform``: a registered name
+      (``nirjax.platforms()``) or a Platform.
+    - ``inputs``: dense ``(steps, *shape)`` arrays (one per input, or one array).
+    - ``dt``, ``spike_area``, ``reset``: as in :func:`nirjax.simulate`, for the ideal model
+      (``reset`` is not forced on the platform: its own reset is part of what is measured).
+    - ``input_as``: ``"dense"`` (the ideal model reads the samples as a zero-order-hold
+      signal) or ``"spikes"`` (a raster of event counts: the ideal model receives Dirac
+      impulses of area ``spike_area`` at the step starts).
+    - ``attribution``: also switch each axis of the platform to its ideal value, one at
+      a time, and report the distance each explains.
+    - ``tau_vr``: van Rossum kernel time constant (default ``10 dt``).
+    - ``platform_options``: options of the platform (axis values, quirk switches).
+
+    Returns a :class:`DeviationReport`.
+    """
+    net = graph if isinstance(graph, Network) else load(graph)
+    opts = dict(platform_options or {})
+    many = platform == "all" or isinstance(platform, (list, tuple))
+    names = list(_platforms.names()) if platform == "all" else list(platform) if many else [platform]
+    if input_as not in ("dense", "spikes"):
+        raise ValueError(f"input_as must be 'dense' or 'spikes', got {input_as!r}.")
+    if not isinstance(inputs, dict):
+        if len(net.inputs) != 1:
+            raise ValueError(f"The graph has inputs {list(net.inputs)}: pass a dict.")
+        inputs = {net.inputs[0]: inputs}
+    inputs = {k: np.asarray(v, dtype=np.float64) for k, v in inputs.items()}
+    n_steps = next(iter(inputs.values())).shape[0]
+    tau_vr = 10 * dt if tau_vr is None else tau_vr
+    if input_as == "spikes":
+        ideal_in = {k: Spikes.from_raster(v, dt, t0) for k, v in inputs.items()}
+    else:
+        ideal_in = inputs
+    ideal = simulate(net, ideal_in, dt=dt, t0=t0, t1=t0 + n_steps * dt, spike_area=spike_area, reset=reset)
+    ideal_trains = {n: _ideal_filtered(ideal, n, dt, t0, n_steps, tau_vr) for n in net.spiking}
+    ctx = dict(net=net, inputs=inputs, input_as=input_as, dt=dt, t0=t0, n_steps=n_steps, spike_area=spike_area,
+               tau_vr=tau_vr, ideal=ideal, ideal_trains=ideal_trains, reset=reset, attribution=attribution)
+    if not many:
+        return _one(get_platform(platform, **opts), ctx)
+    out = Reports()
+    for name in names:
+        try:
+            out[name] = _one(get_platform(name, **opts.get(name, {})), ctx)
+        except UnsupportedError as e:
+            out.skipped[name] = str(e)
+    return out
+
+
+class Reports(dict):
+    """``deviation(graph, [platforms] | "all", ...)``: platform name -> :class:`DeviationReport`;
+    ``skipped``: platform name -> why it cannot run the graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.skipped = {}
+
+    def __str__(self):
+        lines = [f"{'platform':12s} {'total van Rossum':>16s} {'floor':>8s} {'spikes ideal -> platform (per node)'}"]
+        for n, r in self.items():
+            sp = ", ".join(f"{k}: {d.count_ideal}->{d.count_platform}" for k, d in r.nodes.items())
+            fl = "-" if r.floor is None else f"{r.floor:.4g}"
+            lines.append(f"{n:12s} {r.total:16.4g} {fl:>8s} {sp}")
+        for n, why in self.skipped.items():
+            lines.append(f"{n:12s} cannot run: {why}")
+        return "\n".join(lines)
+
+    def to_json(self, **kw):
+        return json.dumps({"reports": {n: r.to_dict() for n, r in self.items()}, "skipped": self.skipped},
+                          indent=1, **kw)
+
+
+def _one(p, ctx):
+    net, inputs, input_as, dt = ctx["net"], ctx["inputs"], ctx["input_as"], ctx["dt"]
+    t0, n_steps, spike_area, tau_vr = ctx["t0"], ctx["n_steps"], ctx["spike_area"], ctx["tau_vr"]
+    ideal, ideal_trains, reset, attribution = ctx["ideal"], ctx["ideal_trains"], ctx["reset"], ctx["attribution"]
+
+    def run(plat):
+        x = inputs
+        if input_as == "spikes":  # input events are spikes of the platform: they carry its spike value
+            f = {"unit": 1.0, "area": spike_area / dt, "per_dt": 1.0 / dt}[plat.spike_value]
+            x = {k: v * f for k, v in inputs.items()}
+        try:
+            prog = plat.program(net, dt=dt, spike_area=spike_area)
+        except _platforms.PlatformError as e:
+            raise UnsupportedError(str(e)) from None
+        from solvers.stepped import run_program
+
+        return run_program(prog, x, record=("spikes", "v"))
+
+    spikes, states, _ = run(p)
+    nodes, total_sq = {}, 0.0
+    for n in net.spiking:
+        nd = _node_deviation(ideal, spikes[n], states[n]["v"], n, dt, t0, n_steps, tau_vr, ideal_trains[n])
+        nodes[n] = nd
+        total_sq += nd.van_rossum**2
+    total = math.sqrt(total_sq)
+
+    def distance(sp):
+        s = 0.0
+        for n in net.spiking:
+            s += _vr_sq(ideal_trains[n], np.asarray(sp[n]), dt, tau_vr)
+        return math.sqrt(s)
+
+    attrib, floor, inter = [], None, None
+    ideal_reset = "subtract" if reset == "subtract" else "v_reset"
+    ideal_axes = p.ideal_axes(reset=ideal_reset)
+    if attribution:
+        for ax in _platforms.AXES:
+            pv, iv = getattr(p, ax), ideal_axes[ax]
+            if pv == iv:
+                continue
+            change = {ax: iv}
+            if ax == "input_scale":
+                # an exact gain reads a spike as its charge q over the true dt
+                change.update(spike_value="area", dt_convention="argument")
+            if ax == "spike_value" and pv == "unit":
+                attrib.append(Attribution(ax, pv, iv, None, None, "coupled with input_scale (switched together there)"))
+                continue
+            try:
+                sp, _, _ = run(p.replace(**change))
+                d = distance(sp)
+                attrib.append(Attribution(ax, pv, iv, d, total - d))
+            except (UnsupportedError, ValueError) as e:
+                attrib.append(Attribution(ax, pv, iv, None, None, f"not separable: {str(e)[:90]}"))
+        try:
+            # the floor: the generic exact-propagator stepping (every axis ideal), same graph and inputs
+            sp, _, _ = run(_platforms.get("zoh", reset=ideal_reset))
+            floor = distance(sp)
+            inter = total - floor - sum(a.explained for a in attrib if a.explained is not None)
+        except (UnsupportedError, ValueError):
+            floor, inter = None, None
+    return DeviationReport(
+        platform=p.name, version=p.version, dt=dt, spike_area=spike_area, n_steps=n_steps, nodes=nodes,
+        total=total, attribution=attrib, floor=floor, interaction=inter, quirks=p.quirks(),
+        axes={ax: getattr(p, ax) for ax in _platforms.AXES},
+    )
+
+
+def _ideal_filtered(ideal, n, dt, t0, n_steps, tau_vr):
+    """The ideal spike train of node ``n`` filtered by the van Rossum kernel, sampled
+    at the step ends: (steps, neurons)."""
+    times = np.asarray(ideal.spike_times[n]).reshape(-1, np.asarray(ideal.spike_times[n]).shape[-1])
+    out = np.zeros((n_steps, times.shape[0]))
+    ends = t0 + dt * np.arange(1, n_steps + 1)
+    for j in range(times.shape[0]):
+        t = times[j][np.isfinite(times[j])]
+        if t.size == 0:
+            continue
+        k = np.clip(np.floor((t - t0) / dt).astype(int), 0, n_steps - 1)
+        np.add.at(out[:, j], k, np.exp(-(ends[k] - t) / tau_vr))
+    return _recursive(out, math.exp(-dt / tau_vr))
+
+
+def _recursive(impulses, decay):
+    f = np.zeros_like(impulses)
+    acc = np.zeros(impulses.shape[1:])
+    for k in range(impulses.shape[0]):
+        acc = acc * decay + impulses[k]
+        f[k] = acc
+    return f
+
+
+def _vr_sq(ideal_f, platform_raster, dt, tau_vr):
+    """A platform spike of step k is placed at the step's start (the earliest time the
+    step stands for); both trains are sampled at the step ends."""
+    pr = platform_raster.reshape(platform_raster.shape[0], -1) * math.exp(-dt / tau_vr)
+    fp = _recursive(pr, math.exp(-dt / tau_vr))
+    return float(np.sum((ideal_f - fp) ** 2) * dt / tau_vr)
+
+
+def _node_deviation(ideal, raster_p, v_p, n, dt, t0, n_steps, tau_vr, ideal_f):
+    ri = np.asarray(ideal.spikes[n]).reshape(n_steps, -1)
+    rp = np.asarray(raster_p).reshape(n_steps, -1)
+    diff = np.nonzero(np.any(ri != rp, axis=1))[0]
+    first = None if diff.size == 0 else float(t0 + diff[0] * dt)
+    times = np.asarray(ideal.spike_times[n]).reshape(ri.shape[1], -1)
+    shifts = []
+    starts = t0 + dt * np.arange(n_steps)
+    for j in range(ri.shape[1]):
+        ti = times[j][np.isfinite(times[j])]
+        tp = np.repeat(starts, rp[:, j].astype(int))
+        m = min(ti.size, tp.size)
+        if m:
+            shifts.append(np.abs(tp[:m] - ti[:m]))
+    sh = np.concatenate(shifts) if shifts else np.zeros(0)
+    vi = np.asarray(ideal.states[n]["v"]).reshape(n_steps, -1)
+    vp = np.asarray(v_p).reshape(n_steps, -1)
+    err = vi - vp
+    return NodeDeviation(
+        count_ideal=int(ri.sum()), count_platform=int(rp.sum()),
+        mean_abs_shift=float(sh.mean()) if sh.size else None,
+        max_abs_shift=float(sh.max()) if sh.size else None,
+        first_divergence=first,
+        v_rmse=float(np.sqrt(np.mean(err**2))), v_max_error=float(np.max(np.abs(err))),
+        van_rossum=math.sqrt(_vr_sq(ideal_f, rp, dt, tau_vr)),
+    )
