@@ -1,0 +1,154 @@
+"""NIR paper, Fig. 'one LIF neuron on every platform': lif_norse.nir under each
+platform model, configured as the paper ran it, against the recorded traces.
+
+Uses the nirjax public API only. Run ``nirjax reproduce lif --out DIR`` or
+``python paper_reproductions/01_lif/lif.py DIR``. Writes ``DIR/results.json``
+(``{platform: {"spike_steps": [...], "v": [...NIR units per step...]}}``),
+``DIR/table.txt`` and ``DIR/lif_comparison.png`` (with matplotlib).
+
+Paper data: neuromorphs/NIR ``paper/`` (BSD-3-Clause, Copyright (c) 2023, NIR Team).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import os
+import pathlib
+import sys
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import equinox as eqx  # noqa: E402
+import numpy as np  # noqa: E402
+
+import nirjax  # noqa: E402
+
+DT = 1e-4
+GAIN = DT / 2.5e-3  # dt/tau * r = 0.04: the input scaling the paper applied by hand where needed
+
+# name -> (platform, options, weight factor, input factor, recorded CSV, CSV units per NIR volt, how the paper ran it)
+CONFIGS = {
+    "exact": (None, {}, 1.0, 1.0, "lif_exact.csv", 1.0, "ideal model, reset by subtraction at the exact crossing"),
+    "norse": ("norse", {}, 1.0, 1.0, "lif_norse.csv", 1.0, "from_nir(dt=1e-4)"),
+    "snntorch": ("snntorch", {}, 1.0, 1.0, "lif_snntorch.csv", None, "import_from_nir (dt fixed 1e-4; threshold rescaled, mem x25)"),
+    "lava": ("lava", {}, GAIN, 1.0, "lif_lava_cpu_float.csv", 1.0, "float model, weights x dt/tau, one Dense (+1)"),
+    "spyx": ("spyx", {"version": "0.1"}, 1.0, 1.0, "lif_spyx.csv", 1.0, "Spyx 0.1.x (weights x dt/tau, fire from previous v)"),
+    "sinabs": ("sinabs", {"dt_convention": "argument"}, 1.0, GAIN, "lif_sinabs.csv", 1.0, "tau divided by dt by hand, input x0.04"),
+    "rockpool": ("rockpool", {"native_lif": True}, GAIN, 1.0, "lif_rockpool.csv", 1.0, "Rockpool's own LIFTorch (Linear 0.04, r ignored)"),
+    "nengo": ("nengo", {}, 1.0, 1.0, "lif_nengo.csv", None, "LIF(tau_rc=tau), gain 1/theta (v x10)"),
+    # predictions (no recorded trace in shared/)
+    "loihi2": ("loihi2", {}, GAIN, 1.0, None, None, "Lava fixed point, weights x dt/tau as for Lava float, one Dense"),
+    "spinnaker2": ("spinnaker2", {"decay": "euler", "reset": "zero"}, 1.0, 1.0, None, None, "chip: FORWARD Euler, reset to zero, +1 projection"),
+    "spinnaker2_brian2": ("spinnaker2", {"decay": "euler", "reset": "zero", "backend": "brian2"}, 1.0, 1.0, None, None,
+                          "Brian2 backend (the paper's S2 trace): same step"),
+    "xylo": ("xylo", {"approximate": True}, 1.0, 1.0, None, None, "dash_mem 5, dash_syn 1 (synapse-free LIF approximated)"),
+    "speck": ("speck", {}, 1.0, 1.0, None, None, "-"),
+    "euler": ("euler", {}, 1.0, 1.0, None, None, "generic forward Euler"),
+    "zoh": ("zoh", {}, 1.0, 1.0, None, None, "generic exact stepping"),
+}
+
+
+def shared_dir():
+    env = os.environ.get("NIRJAX_SHARED")
+    cands = [pathlib.Path(env)] if env else []
+    cands.append(pathlib.Path(__file__).resolve().parents[2].parent / "shared")
+    for c in cands:
+        if (c / "nir-paper" / "01_lif").exists():
+            return c / "nir-paper" / "01_lif"
+    return None
+
+
+def data():
+    d = importlib.resources.files("nirjax") / "data"
+    g = nirjax.load(str(d / "lif_norse.nir"))
+    x = np.loadtxt(str(d / "lif_input.csv"))[:, None]
+    return g, x
+
+
+def run_all():
+    g, x = data()
+    rec_dir = shared_dir()
+    results, rows = {}, []
+    for name, (plat, opts, wf, xf, csv, units, how) in CONFIGS.items():
+        gg = eqx.tree_at(lambda q: q.nodes["0"].weight, g, g.nodes["0"].weight * wf) if wf != 1.0 else g
+        try:
+            if plat is None:
+                sol = nirjax.simulate(gg, x * xf, dt=DT, reset="subtract")
+                v_nir = np.asarray(sol.states["1"]["v"][:, 0])
+                v_native = v_nir
+            else:
+                sol = nirjax.simulate(gg, x * xf, dt=DT, platform=plat, **opts)
+                v_nir = np.asarray(sol.states["1"]["v"][:, 0])
+                v_native = np.asarray(sol.states["1"]["v_native"][:, 0])
+        except nirjax.UnsupportedError as e:
+            rows.append((name, "refused: " + str(e).split(":", 1)[-1].strip()[:60], "cannot run", "-", "", ""))
+            results[name] = {"unsupported": str(e)}
+            continue
+        steps = [int(k) for k in np.nonzero(np.asarray(sol.spikes["1"][:, 0]))[0]]
+        results[name] = {"spike_steps": steps, "v": v_nir.tolist(), "configuration": how}
+        rec, err, ok = "-", "", ""
+        if csv and rec_dir is not None:
+            d = np.loadtxt(rec_dir / csv, delimiter=",")
+            rsteps = [int(k) for k in np.nonzero(d[:, 2])[0]]
+            err_v = float(np.max(np.abs(v_native - d[:, 1])))
+            rec, err, ok = str(rsteps), f"{err_v:.2e}", "yes" if (rsteps == steps and err_v <= 1e-6) else "NO"
+            results[name].update(recorded_spike_steps=rsteps, max_abs_v_error_csv_units=err_v, reproduced=ok == "yes")
+        rows.append((name, how, str(steps), rec, err, ok))
+    return results, rows
+
+
+def table(rows):
+    w = [max(len(str(r[i])) for r in rows + [_HDR]) for i in range(6)]
+    fmt = "  ".join("{:%d}" % k for k in w)
+    lines = [fmt.format(*_HDR), fmt.format(*["-" * k for k in w])]
+    lines += [fmt.format(*r) for r in rows]
+    return "\n".join(lines)
+
+
+_HDR = ("platform", "configuration (as the paper ran it)", "spike steps", "recorded", "max|dv| (CSV units)", "match")
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    names = [n for n, r in results.items() if "v" in r]
+    fig, axes = plt.subplots(len(names), 1, figsize=(9, 1.1 * len(names) + 1), sharex=True)
+    t = np.arange(1, 1001) * DT * 1e3
+    ideal = np.asarray(results["exact"]["v"])
+    for ax, n in zip(axes, names):
+        ax.plot(t, ideal, color="0.7", lw=0.8, label="ideal")
+        ax.plot(t, results[n]["v"], lw=0.9, label=n)
+        for s in results[n]["spike_steps"]:
+            ax.axvline((s + 1) * DT * 1e3, color="r", lw=0.5)
+        ax.set_ylabel(n, rotation=0, ha="right", fontsize=8)
+        ax.set_yticks([])
+    axes[-1].set_xlabel("time (ms); v in NIR units (grey: ideal model); red: spikes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(out):
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results, rows = run_all()
+    (out / "results.json").write_text(json.dumps(results))
+    text = table(rows)
+    (out / "table.txt").write_text(text + "\n")
+    png = plot(results, out / "lif_comparison.png")
+    print(text)
+    print(f"\nwrote {out / 'results.json'}, {out / 'table.txt'}" + (f", {png}" if png else " (no matplotlib: no figure)"))
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "lif_out")
