@@ -93,12 +93,14 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
 
     # -- spike bookkeeping ----------------------------------------------------
     def record(c, t, fired):
+        """``t``: the event time, or per node an array of spike times."""
         times, counts, over = dict(c["times"]), dict(c["counts"]), c["flags"]["spikes"]
         for n, f in fired.items():
             slot = counts[n]
             write = f & (slot < K)
             onehot = (_slots(K, slot.ndim) == slot[..., None]) & write[..., None]
-            times[n] = jnp.where(onehot, t, times[n])
+            t_n = t[n][..., None] if isinstance(t, dict) else t
+            times[n] = jnp.where(onehot, t_n, times[n])
             over = over | jnp.any(f & (slot >= K))
             counts[n] = counts[n] + f.astype(counts[n].dtype)
         return {**c, "times": times, "counts": counts, "flags": {**c["flags"], "spikes": over}}
@@ -140,9 +142,20 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         return {**c, "pending": pending, "ptr": ptr, "dly_t": dly_t}
 
     # -- one instant: fire, reset, propagate, jump, until settled ---------------
-    def instant(c, t, forced):
+    def instant(c, t, forced, lag, drive):
+        """Resolve everything at time ``t``.
+
+        ``forced``: neurons that reached threshold continuously at ``t`` (fired in
+        the first wave). ``lag``: for them, ``t - t_own`` where ``t_own`` is the
+        neuron's own crossing time: zero in value, but it carries the difference
+        of derivatives when several neurons cross at the same instant. Each
+        forced neuron's spike time is recorded as ``t - lag`` and its reset state
+        is moved by ``dv/dt * lag`` (the saltation term), so every neuron's spike
+        time and later trajectory differentiate through its own root.
+        """
+
         def cond(w):
-            c, forced, wave = w
+            c, forced, lag, wave = w
             at = fire_mask(c["states"])
             busy = jnp.any(jnp.array([jnp.any(m) for m in at.values()] + [False]))
             busy = busy | jnp.any(jnp.array([jnp.any(f) for f in forced.values()] + [False]))
@@ -150,13 +163,15 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             return busy
 
         def body(w):
-            c, forced, wave = w
+            c, forced, lag, wave = w
             states = dict(c["states"])
             at = fire_mask(states)
             fired = {n: at[n] | forced[n] for n in spiking}
-            c = record(c, t, fired)
+            c = record(c, {n: t - lag[n] for n in spiking}, fired)
             for n in spiking:
                 states[n] = nodes[n].reset(states[n], fired[n], subtract=cfg.subtract)
+                v_dot = nodes[n].vector_field(states[n], drive[n])["v"]
+                states[n] = {**states[n], "v": states[n]["v"] + jnp.where(forced[n], v_dot * lag[n], 0.0)}
             sources = dict(c["pending"])
             for n in spiking:
                 sources[n] = q * fired[n]
@@ -166,10 +181,11 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             c = {**c, "states": states, "pending": jax.tree.map(jnp.zeros_like, c["pending"])}
             c = insert_delayed(c, t, arrivals)
             no_force = jax.tree.map(jnp.zeros_like, forced)
-            return c, no_force, wave + 1
+            return c, no_force, jax.tree.map(jnp.zeros_like, lag), wave + 1
 
-        c, forced, wave = _while(cond, body, (c, forced, jnp.array(0)), cfg.max_cascade, cfg.loop_kind)
-        unsettled = cond((c, forced, wave))
+        init = (c, forced, lag, jnp.array(0))
+        c, forced, lag, wave = _while(cond, body, init, cfg.max_cascade, cfg.loop_kind)
+        unsettled = cond((c, forced, lag, wave))
         return {**c, "flags": {**c["flags"], "cascade": c["flags"]["cascade"] | unsettled}}
 
     # -- advancing between events ----------------------------------------------
@@ -186,12 +202,13 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         t_new = jnp.where(crossed, t + s_min, t_stop)
         s = t_new - t
         new = {n: nodes[n].flow(states[n], drive[n], s) for n in neurons}
-        forced = {}
+        forced, lag = {}, {}
         for n in spiking:
             f = crossed & (roots[n] <= s_min)
             new[n] = {**new[n], "v": jnp.where(f, nodes[n].v_threshold, new[n]["v"])}
             forced[n] = f
-        return new, t_new, crossed, forced, jnp.array(False)
+            lag[n] = jnp.where(f, s - jnp.where(f, roots[n], 0.0), 0.0)  # 0 in value, own derivative
+        return new, t_new, crossed, forced, lag, jnp.array(False)
 
     def advance_rk(states, ext, t, t_stop):
         def field(tt, y, args):
@@ -243,7 +260,8 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         else:
             crossed, forced = jnp.array(False), {}
         t_new = jnp.where(crossed, t_new, t_stop)
-        return y_end, t_new, crossed, forced, failed
+        lag = {n: jnp.zeros(nodes[n].shape, t_new.dtype) for n in spiking}  # diffrax gives one event time
+        return y_end, t_new, crossed, forced, lag, failed
 
     # -- one input step [t_k, t_k + dt): events at exactly t_k + dt belong to the next --
     def step(c, xs):
@@ -261,7 +279,8 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
                 pending[n] = pending[n] + q * fired[n]
             c = {**c, "pending": pending, "thr_x": {n: drive[n] for n in thresholds}}
             no_force = {n: jnp.zeros(nodes[n].shape, bool) for n in spiking}
-            c = instant(c, t_start, no_force)
+            no_lag = {n: jnp.zeros(nodes[n].shape, dtype) for n in spiking}
+            c = instant(c, t_start, no_force, no_lag, drive)
 
         def cond(c):
             return c["t"] < t_end
@@ -271,14 +290,16 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             t_sched = next_scheduled(c)
             t_stop = jnp.minimum(t_sched, t_end)
             if cfg.method == "exact":
-                states, t_new, crossed, forced, failed = advance_exact(c["states"], drive, t, t_stop)
+                states, t_new, crossed, forced, lag, failed = advance_exact(c["states"], drive, t, t_stop)
+                now_drive = drive
             else:
-                states, t_new, crossed, forced, failed = advance_rk(c["states"], ext, t, t_stop)
+                states, t_new, crossed, forced, lag, failed = advance_rk(c["states"], ext, t, t_stop)
+                now_drive = net.continuous_drive(states, ext)
             c = {**c, "states": states, "t": t_new, "n_events": c["n_events"] + 1}
             c = {**c, "flags": {**c["flags"], "ode": c["flags"]["ode"] | failed}}
             at_sched = ~crossed & (t_sched <= t_new) & (t_sched < t_end)
             c = pop_scheduled(c, t_new, at_sched)
-            return instant(c, t_new, forced)
+            return instant(c, t_new, forced, lag, now_drive)
 
         c = _while(cond, body, c, cfg.max_events, cfg.loop_kind)
         c = {**c, "flags": {**c["flags"], "events": c["flags"]["events"] | (c["t"] < t_end)}}

@@ -135,3 +135,28 @@ def test_parameter_sweep_with_vmap():
     first = jax.vmap(lambda g: nirjax.simulate(g, {"input": x}, dt=1e-4, max_spikes=64).spike_times["lif"][0, 0])(nets)
     A = R * W * X
     np.testing.assert_allclose(np.asarray(first), np.asarray(taus[:, 0]) * math.log(A / (A - THETA)), rtol=1e-12)
+
+
+def test_simultaneous_crossings_keep_their_own_gradients():
+    """Three identical neurons cross at the same instant (one event); each spike time
+    must still depend only on its own weights, with the closed-form derivative."""
+    n = 3
+    g = nirjax.load(nir.NIRGraph(
+        nodes={"input": nir.Input(np.array([1])), "w": nir.Linear(weight=np.full((n, 1), W)),
+               "lif": nir.LIF(tau=np.full(n, TAU), r=np.full(n, R), v_leak=np.zeros(n), v_threshold=np.ones(n),
+                              v_reset=np.zeros(n)),
+               "output": nir.Output(np.array([n]))},
+        edges=[("input", "w"), ("w", "lif"), ("lif", "output")],
+    ))
+    x = jnp.full((400, 1), X)
+
+    def times(w):
+        sol = nirjax.simulate(eqx.tree_at(lambda g: g.nodes["w"].weight, g, w), {"input": x}, dt=1e-4, max_spikes=8)
+        return sol.spike_times["lif"][:, :2]  # first and second spike of each neuron
+
+    jac = np.asarray(jax.jacrev(times)(g.nodes["w"].weight))  # (n, 2, n, 1)
+    expected = np.zeros((n, 2, n, 1))
+    for i in range(n):
+        for k in range(2):
+            expected[i, k, i, 0] = closed_form_grads(k)["weight"]
+    np.testing.assert_allclose(jac, expected, rtol=1e-7, atol=1e-12)
