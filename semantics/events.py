@@ -5,8 +5,10 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
+from ._elementwise import Elementwise
 
-class Threshold(eqx.Module):
+
+class Threshold(Elementwise):
     r"""Emits one spike (area ``q``) at each upward crossing of its input
     through ``threshold``: :math:`s(t) = \sum_k \delta(t - t_k)`,
     ``x(t_k^-) < threshold <= x(t_k)``.
@@ -20,19 +22,11 @@ class Threshold(eqx.Module):
     threshold: jnp.ndarray
     shape: tuple[int, ...] = eqx.field(static=True)
 
-    @property
-    def in_shape(self):
-        return self.shape
-
-    @property
-    def out_shape(self):
-        return self.shape
-
     def crossed(self, x_before, x_after):
         return (x_before < self.threshold) & (x_after >= self.threshold)
 
 
-class Delay(eqx.Module):
+class Delay(Elementwise):
     """Shifts its input by ``delay`` (seconds, per element): ``y(t) = x(t - delay)``.
 
     Spikes are re-scheduled exactly: an impulse of area ``A`` at ``t`` leaves
@@ -41,11 +35,3 @@ class Delay(eqx.Module):
 
     delay: jnp.ndarray
     shape: tuple[int, ...] = eqx.field(static=True)
-
-    @property
-    def in_shape(self):
-        return self.shape
-
-    @property
-    def out_shape(self):
-        return self.shape

@@ -18,23 +18,15 @@ from typing import ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
+from ._elementwise import Elementwise
 from .trajectory import ExpTrajectory, phi
 
 
-class Neuron(eqx.Module):
+class Neuron(Elementwise):
     """A node with state. Subclasses are final and name their state variables."""
 
-    shape: eqx.AbstractVar[tuple[int, ...]]
     state_vars: ClassVar[tuple[str, ...]] = ("v",)
     spiking: ClassVar[bool] = False
-
-    @property
-    def in_shape(self):
-        return self.shape
-
-    @property
-    def out_shape(self):
-        return self.shape
 
     def _zeros(self):
         return jnp.zeros(self.shape, dtype=jnp.result_type(float))
