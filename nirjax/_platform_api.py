@@ -55,7 +55,8 @@ def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_ar
         spikes, states, outputs = run(dense)
     else:
         spikes, states, outputs = run_program(prog, dense, record=record, dtype=dtype)
-    ts = t0 + dt * jnp.arange(1, n_steps + 1)
+    dt_ = jnp.result_type(float) if dtype is None else dtype
+    ts = t0 + dt * jnp.arange(1, n_steps + 1, dtype=dt_)
     counts = {n: jnp.sum(s, axis=0) for n, s in spikes.items()}
     return Solution(
         ts=ts,

@@ -381,6 +381,7 @@ class Platform:
             no_bias=tuple(sorted({p for (p, _) in execution_order(net)[1] if p in maps})) if self.drop_back_bias() else (),
             fire_after_decay=self.fire_after_decay(net),
             single_input=tuple(self.single_input(net)),
+            late_reset=self.reset_timing == "next",
         )
 
     def drop_back_bias(self):
@@ -445,6 +446,8 @@ class Program:
     fire_after_decay: tuple = ()
     single_input: tuple = ()
     no_bias: tuple = ()
+    late_reset: bool = True
+    """Whether any neuron may reset one step late (else the executor skips that path)."""
 
     def preds(self, name):
         return dict(self.predecessors).get(name, ())

@@ -63,13 +63,17 @@ def float_fire(c, state, after_decay=False):
     return {**state, "v": v, "s": n}, n
 
 
-def float_integrate(c, state, x, *, fire, pending_reset=None):
+def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late_reset=True):
     """Integrate one step; with ``fire`` also fire and reset: in the same step
     (integrate -> fire -> reset), or where ``c['reset_next']`` with the previous
     step's spikes (snnTorch 0.9.4 RSynaptic: the reset lands one step late)."""
     v, i = state["v"], state["i_syn"]
-    i_new = c["ds"] * i + c["gs"] * x + c["cs"]
-    v_new = c["dm"] * v + c["a_new"] * i_new + c["a_old"] * i + c["a_x"] * x + c["cm"]
+    if synapse:  # static: CubaLIF / CubaLI
+        i_new = c["ds"] * i + c["gs"] * x + c["cs"]
+        v_new = c["dm"] * v + c["a_new"] * i_new + c["a_old"] * i + c["a_x"] * x + c["cm"]
+    else:
+        i_new = i
+        v_new = c["dm"] * v + c["a_x"] * x + c["cm"]
     out = {**state, "i_syn": i_new}
     if not fire:
         if pending_reset is not None:
@@ -78,6 +82,10 @@ def float_integrate(c, state, x, *, fire, pending_reset=None):
         return out, state["s"]
     n_same = spike_count(v_new, c["theta"], c["ge"], c["cap"])
     v_same = apply_reset(c, v_new, n_same)
+    if not late_reset:  # static: no neuron of the program resets one step late
+        out["v"] = _bound(c, v_same)
+        out["s"] = n_same
+        return out, n_same
     v_late = apply_reset(c, v_new, state["s"])
     n_late = spike_count(v_late, c["theta"], c["ge"], c["cap"])
     late = c["reset_next"] > 0
