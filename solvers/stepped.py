@@ -123,6 +123,31 @@ def _scan(arrays, dense, st, record):
     xin0 = {n: jnp.zeros(shapes[n], dtype) for n in delayed_in}
     back_sources = {p for (p, _) in back}
 
+    # maps fed only by external inputs (through maps) are evaluated for all steps at once
+    hoisted = []
+    for n in st["order"]:
+        if n in maps and n not in delayed_out and preds.get(n) and all(
+            (p in st["inputs"] or p in hoisted) and (p, n) not in back and p not in delayed_out
+            for p in preds.get(n, ())
+        ):
+            hoisted.append(n)
+    hoisted = tuple(h for h in hoisted if not st["single_input"] or h not in st["single_input"])
+    if hoisted:
+        pre = dict(dense)
+        for n in hoisted:
+            def f(vals_t, n=n):
+                total = None
+                for p in preds[n]:
+                    v = jnp.reshape(vals_t[p], in_shape(n))
+                    total = v if total is None else total + v
+                return _apply_map(maps[n], total, bias=n not in no_bias)
+
+            pre[n] = jax.vmap(f)({p: pre[p] for p in preds[n]})
+        xs = {**dense, **{n: pre[n] for n in hoisted}}
+    else:
+        xs = dense
+    hoisted_set = set(hoisted)
+
     def neuron_out(n, cnt, state):
         if n in spiking:
             return cnt * sv
@@ -158,7 +183,7 @@ def _scan(arrays, dense, st, record):
         new_xin = dict(xin)
         counts = {}
         for n in st["order"]:
-            if n in st["inputs"]:
+            if n in st["inputs"] or n in hoisted_set:
                 vals[n] = ext[n]
             elif n in maps:
                 m = maps[n]
@@ -196,7 +221,7 @@ def _scan(arrays, dense, st, record):
             rec["outputs"] = {n: vals[n] for n in st["outputs"]}
         return (states, new_prev, new_xin), rec
 
-    _, recs = jax.lax.scan(step, (state0, prev0, xin0), dense)
+    _, recs = jax.lax.scan(step, (state0, prev0, xin0), xs)
     spikes = recs.get("spikes", {})
     states = {}
     for n in neurons:

@@ -48,6 +48,13 @@ def register(name: str, factory, *, override: bool = False):
     _REGISTRY[name] = factory
 
 
+def unregister(name: str):
+    """Remove a registered platform."""
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown platform {name!r}; known platforms: {', '.join(_REGISTRY)}.")
+    del _REGISTRY[name]
+
+
 def names():
     return tuple(_REGISTRY)
 

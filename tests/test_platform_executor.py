@@ -1,0 +1,123 @@
+"""The stepped executor and the platform registry: closed forms, convergence order,
+jit/vmap/grad, errors that name node and rule."""
+
+import dataclasses
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import nir
+import numpy as np
+import pytest
+
+import nirjax
+from semantics import platforms as P
+
+from conftest import PAPER
+
+
+def _lif_graph(tau=0.01, r=2.0, theta=1.0, w=1.0):
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([1])}),
+            "fc": nir.Affine(weight=np.array([[w]]), bias=np.array([0.0])),
+            "lif": nir.LIF(tau=np.array([tau]), r=np.array([r]), v_leak=np.array([0.0]),
+                           v_threshold=np.array([theta]), v_reset=np.array([0.0])),
+            "output": nir.Output(output_type={"output": np.array([1])}),
+        },
+        edges=[("input", "fc"), ("fc", "lif"), ("lif", "output")],
+    )
+    return nirjax.load(g)
+
+
+def test_registry_lists_and_refuses_unknown():
+    names = nirjax.platforms()
+    for n in ("euler", "zoh", "snntorch", "norse", "sinabs", "rockpool", "spyx", "lava", "loihi2", "nengo",
+              "spinnaker2", "xylo", "speck"):
+        assert n in names
+    with pytest.raises(ValueError, match="Unknown platform 'nope'.*euler"):
+        nirjax.get_platform("nope")
+    with pytest.raises(TypeError, match="no option"):
+        nirjax.get_platform("norse", bogus=1)
+    with pytest.raises(ValueError, match="already registered"):
+        P.register("norse", P.Norse)
+    P.register("norse_subtract", lambda **kw: P.Norse(reset="subtract", **kw))
+    try:
+        assert nirjax.get_platform("norse_subtract").reset == "subtract"
+    finally:
+        P.unregister("norse_subtract")
+    assert "norse_subtract" not in nirjax.platforms()
+    for n in names:  # every platform documents its source and version
+        p = nirjax.get_platform(n)
+        assert p.source and p.version and type(p).__doc__
+        assert "decay" in p.describe()
+
+
+def test_unsupported_names_node_and_rule():
+    g = nirjax.load(PAPER / "02_cnn" / "cnn_sinabs.nir", warn=False)
+    x = np.zeros((2, 2, 34, 34))
+    with pytest.raises(nirjax.UnsupportedError, match=r"node '1' \(IF\).*snnTorch 1.0.0 maps IF"):
+        nirjax.simulate(g, x, dt=1e-3, platform="snntorch")
+    b = nirjax.load(PAPER / "03_rnn" / "braille_noDelay_bias_zero.nir", warn=False)
+    with pytest.raises(nirjax.UnsupportedError, match="'lif1.lif' \\(CubaLIF\\).*Sinabs"):
+        nirjax.simulate(b, np.zeros((3, 12)), dt=1e-4, platform="sinabs")
+    with pytest.raises(nirjax.UnsupportedError, match="non-zero bias"):
+        nirjax.simulate(b, np.zeros((3, 12)), dt=1e-4, platform="loihi2")
+    with pytest.raises(nirjax.UnsupportedError, match="cannot be configured with reset='subtract'"):
+        nirjax.simulate(b, np.zeros((3, 12)), dt=1e-4, platform="snntorch", reset="subtract")
+
+
+def test_zoh_is_exact_below_threshold_and_euler_is_first_order():
+    """Constant input, no spike: v(t) = r x (1 - exp(-t/tau)) (closed form). ZOH stepping is
+    exact at the step ends; forward Euler's error halves with dt (order 1)."""
+    tau, r, x0 = 0.01, 2.0, 0.4  # v_inf = 0.8 < theta = 1
+    g = _lif_graph(tau=tau, r=r)
+    errs = []
+    for dt in (1e-3, 5e-4, 2.5e-4):
+        n = int(round(0.02 / dt))
+        x = np.full((n, 1), x0)
+        t = dt * np.arange(1, n + 1)
+        exact = r * x0 * (1 - np.exp(-t / tau))
+        vz = np.asarray(nirjax.simulate(g, x, dt=dt, platform="zoh").states["lif"]["v"][:, 0])
+        np.testing.assert_allclose(vz, exact, rtol=1e-12, atol=1e-14)
+        ve = np.asarray(nirjax.simulate(g, x, dt=dt, platform="euler").states["lif"]["v"][:, 0])
+        errs.append(np.max(np.abs(ve - exact)))
+    rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
+    np.testing.assert_allclose(rates, 1.0, atol=0.1)
+
+
+def test_solution_shapes_jit_vmap_and_surrogate_grad():
+    g = _lif_graph(tau=0.005, r=1.0, theta=0.5, w=1.0)
+    x = (np.random.default_rng(0).random((200, 1)) < 0.3) * 1.0
+    sol = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    assert sol.spikes["lif"].shape == (200, 1) and sol.states["lif"]["v"].shape == (200, 1)
+    assert sol.ts.shape == (200,) and sol.spike_counts["lif"].shape == (1,)
+
+    def count(w, xs):
+        gg = eqx.tree_at(lambda q: q.nodes["fc"].weight, g, w)
+        return jnp.sum(nirjax.simulate(gg, xs, dt=1e-4, platform="euler").spikes["lif"])
+
+    w0 = g.nodes["fc"].weight
+    c = jax.jit(count)(w0 * 20.0, x)
+    assert float(c) > 0
+    grad = jax.grad(count)(w0 * 20.0, x)
+    assert np.all(np.isfinite(np.asarray(grad))) and float(jnp.abs(grad).sum()) > 0
+    # vmap over a weight sweep: more drive, more spikes
+    ws = jnp.stack([w0 * s for s in (5.0, 20.0, 80.0)])
+    counts = np.asarray(jax.vmap(count, in_axes=(0, None))(ws, x))
+    assert counts[0] <= counts[1] <= counts[2] and counts[2] > counts[0]
+
+
+def test_fixed_point_axes_only_move_in_float():
+    p = nirjax.get_platform("loihi2", decay="exact")
+    g = _lif_graph(tau=0.005)
+    with pytest.raises(nirjax.UnsupportedError, match="quantization=None"):
+        nirjax.compile_platform(g, p, dt=1e-4)
+    q, prog = nirjax.compile_platform(g, nirjax.get_platform("loihi2", quantization=None), dt=1e-4)
+    assert prog.kernel == "float"
+
+
+def test_platforms_are_frozen_values():
+    p = nirjax.get_platform("sinabs")
+    assert dataclasses.replace(p, threshold_test=">") != p
+    assert hash(p) == hash(nirjax.get_platform("sinabs"))
