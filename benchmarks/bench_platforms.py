@@ -48,10 +48,7 @@ def timed(fn, x, repeats):
 
 
 def batched_model(g, plat, dt):
-    def one(x):
-        return nirjax.simulate(g, x, dt=dt, platform=plat, record=("outputs",), dtype="float32").stats["outputs"]
-
-    return jax.jit(jax.vmap(one, in_axes=1, out_axes=1))
+    return nirjax.stepper(g, plat, dt=dt, record=("outputs",), dtype="float32")
 
 
 def peers():

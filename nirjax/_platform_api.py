@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from semantics import platforms as _platforms
 from solvers import RESULTS, Solution
-from solvers.stepped import RECORDABLE, run_program
+from solvers.stepped import RECORDABLE, run_program, run_program_batched
 
 from ._errors import UnsupportedError
 
@@ -51,8 +51,7 @@ def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_ar
         )
     _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **platform_options)
     if batched:
-        run = jax.vmap(lambda d: run_program(prog, d, record=record, dtype=dtype), in_axes=1, out_axes=1)
-        spikes, states, outputs = run(dense)
+        spikes, states, outputs = run_program_batched(prog, dense, record=record, dtype=dtype)
     else:
         spikes, states, outputs = run_program(prog, dense, record=record, dtype=dtype)
     dt_ = jnp.result_type(float) if dtype is None else dtype
@@ -67,3 +66,24 @@ def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_ar
         result=RESULTS.successful,
         stats={"outputs": outputs},
     )
+
+
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABLE, dtype=None, **options):
+    """A compiled batch runner of ``graph`` on ``platform``: ``run = stepper(...)``;
+    ``spikes, states, outputs = run({input: x})`` with ``x`` of shape
+    ``(steps, batch, *shape)`` (a single array for a one-input graph); results are
+    ``(steps, batch, *shape)``. The platform program is built once; each call is one
+    jitted ``lax.scan`` vmapped over the batch (compiled on the first call)."""
+    from ._lowering import load
+    from semantics.network import Network
+
+    net = graph if isinstance(graph, Network) else load(graph)
+    _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **options)
+
+    def run(inputs):
+        if not isinstance(inputs, dict):
+            inputs = {net.inputs[0]: inputs}
+        return run_program_batched(prog, inputs, record=record, dtype=dtype)
+
+    run.program = prog
+    return run

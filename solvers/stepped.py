@@ -14,7 +14,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from semantics.maps import Conv
+from semantics.maps import Affine, Conv, Linear
 from semantics.platforms import Program
 from semantics.platforms._rules import KERNELS, float_fire, float_integrate
 
@@ -36,6 +36,9 @@ def _apply_map(m, x, bias):
         )
         y = jnp.transpose(y[0], (2, 0, 1))
         return y + jnp.reshape(m.bias, (-1, 1, 1)) if bias else y
+    if isinstance(m, (Affine, Linear)):
+        y = jnp.matmul(x, m.weight.T.astype(x.dtype))
+        return y + m.bias if (bias and isinstance(m, Affine)) else y
     return m(x) if bias else m.linear(x)
 
 
@@ -71,6 +74,22 @@ def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None)
     return _run(arrays, dense, program.static(), tuple(record))
 
 
+def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None):
+    """:func:`run_program` over a batch: inputs ``(steps, batch, *shape)``, results
+    ``(steps, batch, *shape)``. One jitted ``vmap`` whose coefficients and maps are
+    arguments (not constants folded into the compiled program)."""
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    arrays = jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
+                          (program.neurons, program.maps, program.spike_value))
+    dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
+    return _run_batched_jit(arrays, dense, program.static(), tuple(record))
+
+
+@eqx.filter_jit
+def _run_batched_jit(arrays, dense, static, record):
+    return jax.vmap(lambda d: _scan(arrays, d, dict(static), record), in_axes=1, out_axes=1)(dense)
+
+
 @eqx.filter_jit
 def _run_jit(arrays, dense, static, record):
     return _scan(arrays, dense, dict(static), record)
@@ -91,6 +110,7 @@ def _scan(arrays, dense, st, record):
     single = set(st["single_input"])
     no_bias = set(st["no_bias"])
     kinds = dict(st["kinds"])
+    rules = dict(st["reset_rules"])
 
 
     shapes = {n: c["dm" if "dm" in c else "theta"].shape for n, c in neurons.items()}
@@ -160,7 +180,8 @@ def _scan(arrays, dense, st, record):
         if st["fire_first"]:
             for n in neurons:
                 if n in spiking:
-                    states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"])
+                    states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"],
+                                                multi=st["multi_spike"], rule=rules.get(n))
                     vals[n] = cnt * sv
                 else:
                     vals[n] = neuron_out(n, None, states[n])
@@ -199,7 +220,8 @@ def _scan(arrays, dense, st, record):
                     pend = states[n]["s"] if (st["fire_first"] and n in st["fire_after_decay"] and n in spiking) else None
                     states[n], cnt = float_integrate(c, states[n], x, fire=(n in spiking) and not st["fire_first"],
                                                      pending_reset=pend, synapse=kinds[n] in ("CubaLIF", "CubaLI"),
-                                                     late_reset=st["late_reset"])
+                                                     late_reset=st["late_reset"], multi=st["multi_spike"],
+                                                     rule=rules.get(n), bounded=st["bounded"])
                     if st["fire_first"] and n in spiking:
                         cnt = states[n]["s"]
                 else:

@@ -382,6 +382,9 @@ class Platform:
             fire_after_decay=self.fire_after_decay(net),
             single_input=tuple(self.single_input(net)),
             late_reset=self.reset_timing == "next",
+            multi_spike=int(self.spikes_per_step) > 1,
+            reset_rules=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
+            bounded=self.floor is not None or self.quantization == "speck",
         )
 
     def drop_back_bias(self):
@@ -447,6 +450,12 @@ class Program:
     single_input: tuple = ()
     no_bias: tuple = ()
     late_reset: bool = True
+    multi_spike: bool = True
+    reset_rules: tuple = ()
+    """(neuron, rule) pairs: the reset of each neuron node, static (empty: read ``reset_mode``)."""
+    bounded: bool = True
+    """Whether any neuron has a floor or saturation (else the executor skips the clip)."""
+    """Whether any neuron may emit several spikes per step (else the count path is skipped)."""
     """Whether any neuron may reset one step late (else the executor skips that path)."""
 
     def preds(self, name):

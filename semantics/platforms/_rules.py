@@ -29,13 +29,15 @@ def _heaviside_jvp(primals, tangents):
     return heaviside(z, ge), dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
 
 
-def spike_count(v, theta, ge, cap):
+def spike_count(v, theta, ge, cap, multi=True):
     """Spikes of one step: the threshold test (``>=`` where ``ge``), and where
     ``cap > 1`` the count ``floor(v/theta)`` clipped to ``[1, cap]`` (Sinabs,
     Rockpool, Xylo). ``ge`` and ``cap`` are arrays (coefficients, not structure)."""
     finite = jnp.isfinite(theta)
     th = jnp.where(finite, theta, 1.0)
     s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge > 0)
+    if not multi:  # static: every neuron of the program is binary
+        return s
     n = jnp.where(cap > 1, jnp.clip(jnp.floor(v / th), 1, jnp.maximum(cap, 1)), 1.0)
     return s * (1.0 + jax.lax.stop_gradient(n - 1.0))
 
@@ -43,27 +45,37 @@ def spike_count(v, theta, ge, cap):
 RESET_CODES = {"zero": 0.0, "subtract": 1.0, "v_reset": 2.0}
 
 
-def apply_reset(c, v, n):
-    """Reset by ``c['reset_mode']``: 0 to zero, 1 subtract ``n theta``, 2 to ``v_reset``."""
+def apply_reset(c, v, n, rule=None):
+    """Reset by ``rule`` (static: 'zero', 'subtract', 'v_reset') or, when None, by the
+    coefficient ``c['reset_mode']``: 0 to zero, 1 subtract ``n theta``, 2 to ``v_reset``."""
+    if rule == "subtract":
+        return v - n * c["theta"]
+    if rule == "zero":
+        return jnp.where(n > 0, 0.0, v)
+    if rule == "v_reset":
+        return jnp.where(n > 0, c["v_reset"], v)
     mode = c["reset_mode"]
     th = jnp.where(jnp.isfinite(c["theta"]), c["theta"], 0.0)
     to = jnp.where(mode == 0, 0.0, c["v_reset"])
     return jnp.where(mode == 1, v - n * th, jnp.where(n > 0, to, v))
 
 
-def _bound(c, v):
+def _bound(c, v, bounded=True):
+    if not bounded:  # static: no floor, no saturation
+        return v
     return jnp.clip(jnp.maximum(v, c["v_floor"]), c["v_min"], c["v_max"])
 
 
-def float_fire(c, state, after_decay=False):
+def float_fire(c, state, after_decay=False, multi=True, rule=None):
     """Fire from the state of the previous step (``order='fire_first'``) and reset
     now, or (``after_decay``) after this step's integration (``v = beta v + x - s theta``)."""
-    n = spike_count(state["v"], c["theta"], c["ge"], c["cap"])
-    v = state["v"] if after_decay else apply_reset(c, state["v"], n)
+    n = spike_count(state["v"], c["theta"], c["ge"], c["cap"], multi)
+    v = state["v"] if after_decay else apply_reset(c, state["v"], n, rule)
     return {**state, "v": v, "s": n}, n
 
 
-def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late_reset=True):
+def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late_reset=True, multi=True,
+                    rule=None, bounded=True):
     """Integrate one step; with ``fire`` also fire and reset: in the same step
     (integrate -> fire -> reset), or where ``c['reset_next']`` with the previous
     step's spikes (snnTorch 0.9.4 RSynaptic: the reset lands one step late)."""
@@ -77,20 +89,20 @@ def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late
     out = {**state, "i_syn": i_new}
     if not fire:
         if pending_reset is not None:
-            v_new = apply_reset(c, v_new, pending_reset)
-        out["v"] = _bound(c, v_new)
+            v_new = apply_reset(c, v_new, pending_reset, rule)
+        out["v"] = _bound(c, v_new, bounded)
         return out, state["s"]
-    n_same = spike_count(v_new, c["theta"], c["ge"], c["cap"])
-    v_same = apply_reset(c, v_new, n_same)
+    n_same = spike_count(v_new, c["theta"], c["ge"], c["cap"], multi)
+    v_same = apply_reset(c, v_new, n_same, rule)
     if not late_reset:  # static: no neuron of the program resets one step late
-        out["v"] = _bound(c, v_same)
+        out["v"] = _bound(c, v_same, bounded)
         out["s"] = n_same
         return out, n_same
-    v_late = apply_reset(c, v_new, state["s"])
-    n_late = spike_count(v_late, c["theta"], c["ge"], c["cap"])
+    v_late = apply_reset(c, v_new, state["s"], rule)
+    n_late = spike_count(v_late, c["theta"], c["ge"], c["cap"], multi)
     late = c["reset_next"] > 0
     n = jnp.where(late, n_late, n_same)
-    out["v"] = _bound(c, jnp.where(late, v_late, v_same))
+    out["v"] = _bound(c, jnp.where(late, v_late, v_same), bounded)
     out["s"] = n
     return out, n
 
