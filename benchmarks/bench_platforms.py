@@ -63,7 +63,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--peers-now", action="store_true",
+                    help="also run benchmarks/peers_timing.py in .peers/new (Norse, Spyx) right before, so the "
+                         "peer numbers are measured side by side under the same machine load")
     args = ap.parse_args()
+    if args.peers_now:
+        import subprocess
+
+        py = os.path.join(HERE, "..", ".peers", "new", "bin", "python")
+        out = os.path.join(HERE, "results", "peers_sidebyside.json")
+        if os.path.exists(out):
+            os.remove(out)
+        subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out], check=True)
     res = {"machine": {"platform": _pf.platform(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
                        "devices": [str(d) for d in jax.devices()]}, "results": {}}
 
@@ -99,7 +110,7 @@ def main():
         first, med, mn = timed(fn, xx, args.repeats if key.startswith("braille") else max(3, args.repeats // 2))
         entry = {"first_call_s": first, "median_s": med, "min_s": mn}
         peer_txt, ratio = "-", ""
-        for src, table in pr.items():
+        for src, table in sorted(pr.items(), key=lambda kv: kv[0] == "peers_sidebyside.json"):
             p = table.get(key)
             if p:
                 entry.setdefault("peer", {})[src] = p["median_s"]
@@ -107,7 +118,8 @@ def main():
                 peer_txt, ratio = f"{p['median_s'] * 1e3:.1f} ({src})", f"{p['median_s'] / med:.2f}"
         # fastest real framework on the same workload
         fam = key.rsplit("/", 1)[0]
-        best = min(((t["median_s"], k) for tb in pr.values() for k, t in tb.items()
+        tables = [pr["peers_sidebyside.json"]] if "peers_sidebyside.json" in pr else list(pr.values())
+        best = min(((t["median_s"], k) for tb in tables for k, t in tb.items()
                     if k.startswith(fam + "/") and "median_s" in t), default=None)
         if best:
             entry["fastest_peer"] = {"name": best[1], "median_s": best[0], "ratio": best[0] / med}
