@@ -121,3 +121,30 @@ def test_platforms_are_frozen_values():
     p = nirjax.get_platform("sinabs")
     assert dataclasses.replace(p, threshold_test=">") != p
     assert hash(p) == hash(nirjax.get_platform("sinabs"))
+
+
+def test_snntorch_094_rsynaptic_resets_one_step_late():
+    """PLATFORMS.md: snnTorch 0.9.4 RSynaptic ignores reset_delay=False: v_t = 0 if
+    v_{t-1} > theta' (I = alpha I + x; v = beta v + I; no same-step reset)."""
+    g = nirjax.load(PAPER / "03_rnn" / "braille_noDelay_noBias_subtract.nir", warn=False)
+    x = (np.random.default_rng(3).random((60, 12)) < 0.3).astype(float)
+    sol = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4")
+    new = nirjax.simulate(g, x, dt=1e-4, platform="snntorch")
+    # reference for the hidden layer, written from the rule (recurrent input from the spikes of t-1)
+    n1, fc1, rec = g.nodes["lif1.lif"], g.nodes["fc1"], g.nodes["lif1.w_rec"]
+    alpha = 1 - 1e-4 / np.asarray(n1.tau_syn)
+    beta = 1 - 1e-4 / np.asarray(n1.tau_mem)
+    thr = np.asarray(n1.v_threshold) * np.asarray(n1.tau_syn) / (np.asarray(n1.w_in) * 1e-4)
+    i = np.zeros(n1.shape)
+    v = np.zeros(n1.shape)
+    s_prev = np.zeros(n1.shape)
+    W1, Wr = np.asarray(fc1.weight), np.asarray(rec.weight)
+    for t in range(60):
+        i = alpha * i + W1 @ x[t] + Wr @ s_prev
+        v = beta * v + i
+        v = np.where(s_prev > 0, 0.0, v)  # the previous step's spike resets now
+        s = (v > thr).astype(float)
+        np.testing.assert_array_equal(np.asarray(sol.spikes["lif1.lif"][t]), s)
+        np.testing.assert_allclose(np.asarray(sol.states["lif1.lif"]["v_native"][t]), v, rtol=1e-9, atol=1e-9)
+        s_prev = s
+    assert not np.array_equal(np.asarray(sol.spikes["lif1.lif"]), np.asarray(new.spikes["lif1.lif"]))
