@@ -288,6 +288,16 @@ def _one(p, ctx):
                 attrib.append(Attribution(ax, pv, iv, d, total - d))
             except (UnsupportedError, ValueError) as e:
                 attrib.append(Attribution(ax, pv, iv, None, None, f"not separable: {str(e)[:90]}"))
+        for field, off in p.quirk_switches().items():
+            on = getattr(p, field)
+            if on == off:
+                continue
+            try:
+                sp, _, _ = run(p.replace(**{field: off}))
+                d = distance(sp)
+                attrib.append(Attribution(f"quirk:{field}", on, off, d, total - d))
+            except (UnsupportedError, ValueError) as e:
+                attrib.append(Attribution(f"quirk:{field}", on, off, None, None, f"not separable: {str(e)[:90]}"))
         try:
             # the floor: the generic exact-propagator stepping (every axis ideal), same graph and inputs
             sp, _, _ = run(_platforms.get("zoh", reset=ideal_reset))

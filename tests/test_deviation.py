@@ -84,3 +84,21 @@ def test_deviation_single_report_table_and_json():
     d = {a.axis: a for a in rep.attribution}
     assert d["order"].explained > 0
     assert '"attribution"' in rep.to_json()
+
+
+def test_quirk_switches_are_attributed():
+    """The nirtorch-2.0.2 executor feeds a join only its first in-edge (Sinabs). With every
+    axis of the Sinabs model at its ideal value, that quirk alone separates it from the
+    generic exact stepping: switching it off must remove exactly that part."""
+    from conftest import ROOT
+
+    g = nirjax.load(ROOT / "tests" / "golden" / "graphs" / "diamond.nir")
+    x = (np.random.default_rng(4).random((200, 3)) < 0.3).astype(float)
+    ideal_axes = nirjax.get_platform("zoh").ideal_axes()
+    rep = nirjax.deviation(g, "sinabs", x, dt=1e-4, spike_area=1e-4, platform_options=ideal_axes)
+    q = {a.axis: a for a in rep.attribution}["quirk:first_input_only"]
+    assert q.platform_value is True and q.ideal_value is False
+    assert q.explained is not None and q.explained > 0
+    assert math.isclose(q.distance, rep.floor, rel_tol=1e-12)  # quirk off == generic ZOH stepping
+    _check_sums(rep)
+    assert "nirtorch-2.0.2 first in-edge only" in str(rep)

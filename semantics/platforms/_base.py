@@ -148,6 +148,10 @@ class Platform:
         default = type(self)()
         return all(getattr(self, a) == getattr(default, a) for a in axes)
 
+    def quirk_switches(self):
+        """Quirk fields and the value that switches each off (for attribution)."""
+        return {}
+
     def quirks(self):
         """Version quirks (switch name -> on/off) this platform models."""
         return {}

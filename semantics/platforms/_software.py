@@ -87,7 +87,8 @@ class SnnTorch(Platform):
             object.__setattr__(self, "reset_timing", "next")
 
     def quirks(self):
-        return {"snntorch-0.9.4 RSynaptic reset one step late": self.reset_timing == "next"}
+        return {"snntorch-0.9.4 RSynaptic reset one step late": self.reset_timing == "next",
+                "snntorch-1.0.0 one threshold per layer (np.unique(r dt/tau)[0])": True}
 
     def reject_reason(self, kind):
         if kind == "IF":
@@ -185,6 +186,9 @@ class Sinabs(Platform):
 
     def single_input(self, net):
         return _single_input_nodes(net) if self.first_input_only else ()
+
+    def quirk_switches(self):
+        return {"first_input_only": False}
 
     def reject_reason(self, kind):
         return f"Sinabs 3.1.3 from_nir has no mapping for {kind} (Linear without bias, CubaLIF, I, CubaLI, Threshold, Scale, Delay unsupported)."
@@ -287,34 +291,27 @@ class Spyx(Platform):
 
     follow_first_chain: bool = True
     """spyx-1.0.0 quirk: only the first out-edge chain from the input is built; a join
-    receives only that chain (a fan-out branch is silently dropped)."""
+    receives only that chain (Spyx drops the other branch silently; nirjax models it and
+    names it in ``quirks()``; ``False`` runs every branch)."""
+    drop_rec_bias: bool = True
+    """spyx-1.0.0 quirk: a recurrent CubaLIF (RCuBaLIF) drops the bias of W_rec."""
 
     def quirks(self):
-        return {"spyx-1.0.0 drops the W_rec bias": True,
+        return {"spyx-1.0.0 drops the W_rec bias": self.drop_rec_bias,
                 "spyx-1.0.0 follows only the first out-edge chain": self.follow_first_chain,
                 "spyx-0.1.x scales incoming weights by dt/tau": self.input_scale == "gain_only"}
 
     def single_input(self, net):
         return _single_input_nodes(net) if self.follow_first_chain else ()
 
+    def quirk_switches(self):
+        return {"follow_first_chain": False, "drop_rec_bias": False}
+
     def reject_reason(self, kind):
         return f"Spyx 1.0.0 silently drops {kind} nodes as identity; nirjax refuses instead of approximating."
 
-    def check(self, net):
-        super().check(net)
-        succ = {}
-        for d, ps in net.predecessors:
-            for p in ps:
-                succ.setdefault(p, []).append(d)
-        for p, ds in succ.items():
-            if len(ds) > 1 and not any(_reaches(net, d, p) for d in ds) and not self.follow_first_chain:
-                raise PlatformError(
-                    f"Spyx 1.0.0 follows only the first out-edge chain: node {p!r} fans out to {ds}; "
-                    "Spyx would silently drop all but one branch (nirjax refuses)."
-                )
-
     def drop_back_bias(self):
-        return True
+        return self.drop_rec_bias
 
     def fire_after_decay(self, net):
         return tuple(n for n in net.neurons if kind_of(net.nodes[n]) in ("LIF", "IF"))
