@@ -134,7 +134,8 @@ def _scan(arrays, dense, st, record):
         return shapes[n]
 
     # values read across steps: sources of back edges and delayed nodes
-    carried = sorted({p for (p, _) in back} | delayed_out)
+    # delayed_in: every in-edge of these neurons reads the previous step (a back edge is not delayed twice)
+    carried = sorted({p for (p, _) in back} | delayed_out | {p for d in delayed_in for p in preds.get(d, ())})
     state0 = {}
     for n, c in neurons.items():
         z = jnp.zeros(shapes[n], dtype)
@@ -170,7 +171,7 @@ def _scan(arrays, dense, st, record):
 
     def neuron_out(n, cnt, state):
         if n in spiking:
-            return cnt * sv
+            return cnt * (sv * neurons[n]["spike_out"])
         return state["v"] * neurons[n].get("v_unit", 1.0)
 
     def step(carry, ext):
@@ -182,12 +183,12 @@ def _scan(arrays, dense, st, record):
                 if n in spiking:
                     states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"],
                                                 multi=st["multi_spike"], rule=rules.get(n))
-                    vals[n] = cnt * sv
+                    vals[n] = cnt * (sv * neurons[n]["spike_out"])
                 else:
                     vals[n] = neuron_out(n, None, states[n])
 
         def read(p, d):
-            if (p, d) in back or p in delayed_out:
+            if (p, d) in back or p in delayed_out or d in delayed_in:
                 return prev[p]
             return vals[p]
 
@@ -212,9 +213,6 @@ def _scan(arrays, dense, st, record):
                 vals[n] = _apply_map(m, x, bias=n not in no_bias)
             elif n in neurons:
                 x = summed(n)
-                if n in delayed_in:
-                    new_xin[n] = x
-                    x = xin[n]
                 c = neurons[n]
                 if kernel == "float":
                     pend = states[n]["s"] if (st["fire_first"] and n in st["fire_after_decay"] and n in spiking) else None

@@ -16,7 +16,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 
 # framework -> (platform name, options); case-specific options below
-PLATFORM = {"snntorch": "snntorch", "norse": "norse", "spyx": "spyx", "sinabs": "sinabs", "rockpool": "rockpool"}
+PLATFORM = {"snntorch": "snntorch", "norse": "norse", "spyx": "spyx", "sinabs": "sinabs", "rockpool": "rockpool",
+            "nengo": "nengo", "xylosim": "xylo"}
+BASE_OPTIONS = {"xylosim": {"approximate": True}}
 CASE_OPTIONS = {
     ("sinabs", "lif_paper_config"): {"dt_convention": "argument"},  # tau divided by dt by hand (the paper)
     ("norse", "braille_subtract_reset_subtract"): {"reset": "subtract"},
@@ -55,7 +57,7 @@ def run_case(fw, case, shared, platform=None, options=None, dtype=None):
     """Run the platform model on the recorded input; returns (golden npz, sol, net)."""
     z = np.load(GOLDEN / fw / f"{case}.npz")
     net = load_graph(graph_path(fw, case, shared))
-    opts = dict(CASE_OPTIONS.get((fw, case), {}))
+    opts = {**BASE_OPTIONS.get(fw, {}), **CASE_OPTIONS.get((fw, case), {})}
     if options is not None:
         opts.update(options)
     x = np.asarray(z["input"], dtype=np.float64)

@@ -46,9 +46,10 @@ def test_deviation_braille_all_platforms(which, tmp_path):
     assert [a.axis for a in zoh.attribution] == ([] if reset is None else ["reset"])
     if reset is None:
         assert math.isclose(zoh.total, zoh.floor)
-    # Nengo reads a spike as amplitude 1/dt: the spike_value axis explains most of its deviation
-    ng = {a.axis: a for a in reps["nengo"].attribution}
-    assert ng["spike_value"].explained > 0.5 * reps["nengo"].total
+    # every platform whose latency differs from the ideal gets that axis attributed
+    for name in ("nengo", "spinnaker2", "lava", "xylo"):
+        lat = {a.axis: a for a in reps[name].attribution}["latency"]
+        assert lat.ideal_value == "same" and lat.platform_value != "same"
     js = reps.to_json()
     assert '"skipped"' in js
     reps["spyx"].plot(tmp_path / "spyx.png")

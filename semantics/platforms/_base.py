@@ -73,12 +73,12 @@ AXIS_DOC = {
     "reset": "'zero' | 'subtract' (n*theta) | 'v_reset'",
     "reset_timing": "'same' step | 'next' step (snnTorch 0.9.4 RSynaptic)",
     "latency": "'same' step | 'per_weight' +1 per weight map (Loihi Dense) | 'per_projection' +1 into every "
-               "neuron (SpiNNaker2) | 'per_hidden_hop' +1 for spikes of neurons (Xylo); back edges of cycles "
+               "neuron (SpiNNaker2) | 'per_synapse' +1 into every CubaLIF (Nengo's Lowpass) | 'per_hidden_hop' +1 for spikes of neurons (Xylo); back edges of cycles "
                "are +1 everywhere",
     "executor_order": "'topological' | 'nirtorch_dfs' (nirtorch GraphExecutor pre-order: a late diamond branch "
                       "arrives one step late)",
     "quantization": "None (float) | 'loihi2' | 'xylo' | 'speck' | 'spinnaker2_int8'",
-    "floor": "None | 'minus_theta' (Sinabs IF min_v_mem) | 'zero' (Nengo)",
+    "floor": "None | 'minus_theta' (Sinabs IF min_v_mem) | 'zero' (Nengo LIF)",
     "dt_convention": "'argument' | 'fixed_1e-4' (snnTorch) | 'steps' (tau read in steps: Sinabs) | "
                      "'rockpool_inferred' (dt = min(tau_mem/(1+r)) per layer)",
     "ignores": "NIR parameters the platform drops: subset of {'r', 'v_leak', 'w_in', 'v_reset'}",
@@ -316,6 +316,7 @@ class Platform:
         else:
             c["theta"] = z + jnp.inf
             c["v_reset"] = z
+        c["spike_out"] = one  # per-neuron factor on the spike value (Nengo amplitudes)
         floor = self.floor
         c["v_floor"] = (-c["theta"] if floor == "minus_theta" else z if floor == "zero" else z - jnp.inf)
         c["v_min"] = z - jnp.inf
@@ -348,7 +349,7 @@ class Platform:
             flags = dict(ge=float(self.threshold_test == ">="), cap=float(self.spikes_per_step),
                          reset_mode=RESET_CODES[self.reset_for(net.nodes[n], reset_rule)],
                          reset_next=float(self.reset_timing == "next"))
-            neurons[n] = {k: jnp.asarray(v, dtype=z.dtype) + z for k, v in {**flags, **c}.items()}
+            neurons[n] = {k: jnp.asarray(v, dtype=z.dtype) + z for k, v in {**flags, "spike_out": 1.0, **c}.items()}
         maps = self.maps(net, dt)
         if self.order == "fire_first":
             # every spike of the step is known before any input is summed: maps, then neurons
@@ -417,6 +418,8 @@ class Platform:
             return tuple(n for n, m in net.nodes.items() if isinstance(m, (Affine, Linear, Conv))), ()
         if lat == "per_projection":
             return (), tuple(net.neurons)
+        if lat == "per_synapse":
+            return (), tuple(n for n in net.neurons if isinstance(net.nodes[n], (CubaLIF, CubaLI)))
         if lat == "per_hidden_hop":
             return tuple(net.spiking), ()
         raise ValueError(f"unknown latency {lat!r}")
@@ -430,8 +433,8 @@ class Program:
     is static wiring. ``order`` lists every node (inputs, maps, neurons) in
     evaluation order; an edge ``(src, dst)`` in ``back`` reads ``src``'s value of
     the previous step; consumers read the previous-step output of the nodes in
-    ``delayed_outputs``; neurons in ``delayed_inputs`` integrate the input
-    summed one step earlier.
+    ``delayed_outputs``; every in-edge of a neuron in ``delayed_inputs`` reads the
+    previous step (a back edge, already +1, is not delayed twice).
     """
 
     neurons: dict

@@ -355,24 +355,30 @@ class LavaFloat(Platform):
 
 @dataclasses.dataclass(frozen=True)
 class Nengo(Platform):
-    """Nengo 4.1.0 (``nengo/neurons.py`` LIF.step, SpikingRectifiedLinear; the paper notebook's mapping).
+    """Nengo 4.1.0 (``nengo/neurons.py`` LIF.step, ``nengo/synapses.py`` Lowpass) with the NIR
+    paper notebook's ``nir_to_nengo`` mapping (Affine -> Node, edges ``synapse=None``).
 
-    LIF -> ``nengo.LIF(tau_rc=tau, tau_ref=0)`` with gain 1/theta: ``v += (J - v)(1 - exp(-dt/tau))``,
-    spike ``v > 1``, output amplitude 1/dt, ``v >= 0``, reset to 0; requires r == 1 and
-    v_leak == 0. IF -> SpikingRectifiedLinear: ``v += dt J``, subtract 1, ``v >= 0``.
-    CubaLIF: ``Lowpass(tau')`` with ``tau' = -dt/ln(1 - dt/tau_syn)`` (Euler-matching
-    decay) in front of the LIF. Native units v/theta.
+    LIF -> ``nengo.LIF(tau_rc=tau, tau_ref=0)``, gain 1/theta: ``v += (J - v)(1 - exp(-dt/tau))``,
+    spike ``v > 1``, ``v >= 0``, reset to 0, amplitude 1 (a spike is 1/dt on the wire);
+    asserts r == 1 and v_leak == 0. CubaLIF -> ``LIF(tau_rc=tau_mem, amplitude=dt)`` (a spike
+    is 1 on the wire), gain ``w_in r/theta``, behind ``Lowpass(tau')`` with
+    ``tau' = -dt/ln(1 - dt/tau_syn)``: ``y = (1 - dt/tau_syn) y + (dt/tau_syn) x``, and the
+    neuron sees ``J_t = gain y_{t-1}`` (nengo applies the synapse one step late: +1 per
+    CubaLIF input edge). IF -> the paper's IF: ``v += J dt`` with gain ``1/(theta dt)``,
+    spike ``v > 1``, reset 0, no floor, amplitude dt. Native units v/theta.
     """
 
     name: str = "nengo"
     version: str = "4.1.0"
-    source: str = "nengo 4.1.0 nengo/neurons.py (LIF.step, SpikingRectifiedLinear.step), nengo/synapses.py Lowpass"
+    source: str = ("nengo 4.1.0 nengo/neurons.py (LIF.step), nengo/synapses.py Lowpass; NIR paper "
+                   "notebook nir_to_nengo (PaperIF)")
     decay: str = "exact"
     input_scale: str = "exact"
     coupling: str = "new"
     threshold_test: str = ">"
     reset: str = "zero"
     floor: str | None = "zero"
+    latency: str = "per_synapse"
     spike_value: str = "per_dt"
     ignores: frozenset = frozenset({"v_reset"})
     units: str = "v / v_threshold"
@@ -389,26 +395,27 @@ class Nengo(Platform):
         c = super().neuron_coeffs(name, node, dt, reset)
         th = node.v_threshold
         z = c["v0"] * 0
-        if isinstance(node, IF):
-            c = {**c, "a_x": dt * node.r / th + z}
-            reset_sub = True
-        else:
-            reset_sub = False
-        if isinstance(node, CubaLIF) and not self.native("decay", "input_scale", "coupling"):
-            c = {**c, "a_new": c["a_new"] / th, "a_old": c["a_old"] / th, "a_x": c["a_x"] / th, "cm": c["cm"] / th}
-        elif isinstance(node, CubaLIF):
+        native = self.native("decay", "input_scale", "coupling", "ignores")
+        if isinstance(node, CubaLIF) and native:
             ds = 1.0 - dt / node.tau_syn  # Lowpass(tau') with tau' matching Euler
             dm = jnp.exp(-dt / node.tau_mem)
-            c = {**c, "ds": ds + z, "gs": (1 - ds) * node.w_in + z, "a_old": z, "a_x": z,
-                 "a_new": (1 - dm) * node.r / th + z, "dm": dm + z, "cm": z}
-        elif isinstance(node, LIF):
-            c = {**c, "a_x": c["a_x"] / th}
-        c = {**c, "v_unit": th + z, "theta": 1.0 + z, "v_floor": z if self.floor == "zero" else c["v_floor"],
-             "v_reset": c["v_reset"] / th, "v0": c["v0"] / th}
-        return c
+            # with the +1 input latency, I_t = y_{t-1}: v sees the updated current
+            c = {**c, "ds": ds + z, "gs": (1 - ds) + z, "a_old": z, "a_x": z, "cm": z, "dm": dm + z,
+                 "a_new": (1 - dm) * node.w_in * node.r / th + z, "spike_out": dt + z}
+        elif isinstance(node, IF) and native:
+            c = {**c, "a_x": 1.0 / th + z, "spike_out": dt + z}
+        else:
+            c = {**c, "a_new": c["a_new"] / th, "a_old": c["a_old"] / th, "a_x": c["a_x"] / th, "cm": c["cm"] / th}
+            if isinstance(node, (IF, CubaLIF)):
+                c["spike_out"] = dt + z
+        floor = z if self.floor == "zero" else c["v_floor"]
+        if isinstance(node, IF) and native:
+            floor = z - jnp.inf  # the paper's IF has no floor
+        return {**c, "v_unit": th + z, "theta": 1.0 + z, "v_floor": floor,
+                "v_reset": c["v_reset"] / th, "v0": c["v0"] / th}
 
-    def reset_for(self, node, rule):
-        return "subtract" if (isinstance(node, IF) and rule == "zero") else rule
+    def single_input(self, net):
+        return ()
 
 
 def _reaches(net, src, dst):
