@@ -18,10 +18,11 @@ GOLDEN = ROOT / "tests" / "golden"
 # framework -> (platform name, options); case-specific options below
 PLATFORM = {"snntorch": "snntorch", "norse": "norse", "spyx": "spyx", "sinabs": "sinabs", "rockpool": "rockpool",
             "nengo": "nengo", "xylosim": "xylo"}
-BASE_OPTIONS = {"xylosim": {"approximate": True}}
+BASE_OPTIONS = {"xylosim": {"approximate": True, "lif_gain": "euler"}}  # the recorder's default LIF gain
 CASE_OPTIONS = {
     ("sinabs", "lif_paper_config"): {"dt_convention": "argument"},  # tau divided by dt by hand (the paper)
     ("norse", "braille_subtract_reset_subtract"): {"reset": "subtract"},
+    ("xylosim", "lif_paper_zoh"): {"lif_gain": "zoh"},
 }
 
 

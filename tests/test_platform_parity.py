@@ -17,11 +17,20 @@ import nirjax
 import _parity as P
 from conftest import SHARED
 
-TOL = {"snntorch": 1e-6, "norse": 2e-6, "spyx": 3e-6, "rockpool": 7e-6, "sinabs": 5e-5, "nengo": 1e-6}
-CASES = [(fw, c) for fw in P.PLATFORM if fw != "xylosim" for c in P.recorded_cases(fw)]
+TOL = {"snntorch": 1e-6, "norse": 2e-6, "spyx": 3e-6, "rockpool": 7e-6, "sinabs": 5e-5, "nengo": 1e-6,
+       "xylosim": 0.0}
+# Open differences (not hidden): xylosim with a recurrent hidden layer diverges after the first
+# recurrent spikes (quantized parameters agree integer for integer; the delivery of w_rec spikes
+# differs); the diamond recording's mapping adds the join Affine's bias once per in-edge.
+XFAIL = {("xylosim", "recurrent"), ("xylosim", "braille_bias_zero"), ("xylosim", "braille_subtract"),
+         ("xylosim", "diamond")}
+CASES = [pytest.param(fw, c, id=f"{fw}-{c}",
+                      marks=[pytest.mark.xfail(reason="open xylosim difference, see XFAIL", strict=True)]
+                      if (fw, c) in XFAIL else [])
+         for fw in P.PLATFORM for c in P.recorded_cases(fw)]
 
 
-@pytest.mark.parametrize("fw,case", CASES, ids=[f"{f}-{c}" for f, c in CASES])
+@pytest.mark.parametrize("fw,case", CASES)
 def test_platform_matches_golden(fw, case):
     z, sol, net = P.run_case(fw, case, SHARED, dtype="float32")
     res = P.compare(z, sol, net)

@@ -253,40 +253,49 @@ class SpiNNaker2(Platform):
 
 @dataclasses.dataclass(frozen=True)
 class Xylo(Platform):
-    """SynSense Xylo, bit-accurate to xylosim v2 (C++), mapping of rockpool 3.1
-    (``rockpool/devices/xylo/syns61201/xylo_sim.py``, ``transform/quantize_methods.py``).
+    """SynSense Xylo Audio 2, bit-accurate to xylosim v2 (``xylosim.v2.XyloLayer``) with the
+    rockpool-style NIR mapping and rockpool 3.1.0 ``global_quantize``
+    (``rockpool/transform/quantize_methods.py``; recorded in ``parity/record_xylosim.py``).
 
-    Per step: input events add to ``i_syn``; hidden spikes of the previous step add
-    via the recurrent/output weights (+1 per hidden hop); ``i_syn -= decay(i_syn, dash_syn)``;
-    ``v += -decay(v, dash_mem) + i_syn + bias``; ``while v >= thr and n < 31: v -= thr``.
-    ``decay(x, dash) = x >> dash`` (floor) or ``sign(x)`` when that is 0. State int16
-    saturating. ``dash = round(log2(tau/dt))`` (tau must exceed dt). Global
-    quantization ``scale = 127/max|W|``: ``w, thr = round(x scale)``. CubaLIF maps as
-    Rockpool does (r, w_in ignored). A plain LIF has no synapse on Xylo: with
-    ``approximate=True`` it is approximated by ``dash_syn = 1`` and the input gain
-    ``r (1 - exp(-dt/tau))`` folded into its weights (refused otherwise).
-    ``quantization=None``: the same rules in float with ``decay = 1 - 2^-dash``.
+    Per step: input events add to ``i_syn``; hidden spikes of the previous step add via
+    ``w_rec`` / ``w_out`` (+1 per hidden hop); ``i_syn -= decay(i_syn, dash_syn)``;
+    ``v += -decay(v, dash_mem) + i_syn + bias``; ``while v >= thr and n < 31: v -= thr``
+    (readout neurons: at most one spike per step).
+    ``decay(x, dash) = x >> dash`` (floor), or ``sign(x)`` when that is 0. State int16
+    saturating. Mapping: ``dash = round(log2(tau/dt))`` (tau must exceed dt); CubaLIF
+    weights ``W w_in dt/tau_syn``, threshold ``theta/(r dt/tau_mem)``, bias ``b w_in`` (on v);
+    a plain LIF has no synapse on Xylo: with ``approximate=True`` it gets ``dash_syn = 1``,
+    weights ``W k`` with ``k = r (1 - exp(-dt/tau))`` (``lif_gain='zoh'``, the PLATFORMS.md
+    prediction) or ``r dt/tau`` (``'euler'``), bias ``b k``; refused otherwise. Neurons fed
+    only by hidden neurons and feeding an Output are readout neurons. Scales: hidden
+    ``127/max(|w_in|, |w_rec|, |bias|)``, readout ``127/max(|w_out|, |bias_out|)``; the
+    readout bias uses the hidden scale (rockpool-3.1.0 quirk). ``np.round`` (half to even).
+    ``quantization=None``: the same rules unrounded, decays ``x 2^-dash``, no saturation.
     """
 
     name: str = "xylo"
-    version: str = "xylosim 0.1.3 / rockpool 3.1.0 mapping"
-    source: str = "xylosim v2 (C++), rockpool 3.1.0 devices/xylo/syns61201/xylo_sim.py, transform/quantize_methods.py"
+    version: str = "xylosim 0.1.3 (v2) / rockpool 3.1.0 mapping"
+    source: str = ("xylosim v2 XyloLayer; rockpool 3.1.0 devices/xylo/syns61201/xylo_sim.py, "
+                   "transform/quantize_methods.py global_quantize")
     decay: str = "dash"
-    input_scale: str = "unit"
+    input_scale: str = "euler"
     coupling: str = "new"
-    synapse_order: str = "decay_then_add"
     threshold_test: str = ">="
     spikes_per_step: int = 31
     reset: str = "subtract"
     latency: str = "per_hidden_hop"
     quantization: str | None = "xylo"
-    ignores: frozenset = frozenset({"r", "w_in", "v_leak", "v_reset"})
+    ignores: frozenset = frozenset({"v_leak", "v_reset"})
     approximate: bool = False
-    units: str = "Xylo integer state (NIR = native / scale)"
+    lif_gain: str = "zoh"
+    units: str = "Xylo integer state (NIR ~ native / hidden scale)"
     supported: tuple = ("LIF", "CubaLIF", "Affine", "Linear", "Identity")
 
     def reject_reason(self, kind):
-        return f"Xylo runs only LIF neurons behind dense weights; {kind} has no Xylo equivalent."
+        return f"Xylo runs only leaky neurons (LIF/CubaLIF) behind dense weights; {kind} has no Xylo equivalent."
+
+    def check_axes(self):
+        _fixed_point_axes(dataclasses.replace(self, quantization="xylo"), _FIXED_AXES)
 
     def check(self, net):
         super().check(net)
@@ -300,75 +309,92 @@ class Xylo(Platform):
             taus = [node.tau] if isinstance(node, LIF) else [node.tau_mem, node.tau_syn]
             if any(np.any(np.asarray(t) <= 1e-12) for t in taus):
                 raise PlatformError(f"Xylo needs tau > dt (node {n!r}).")
+            if np.any(np.asarray(node.v_leak) != 0):
+                raise PlatformError(f"Xylo has no v_leak (node {n!r}).")
+            for p in net.preds(n):
+                if p not in net.nodes or not isinstance(net.nodes[p], (Affine, Linear)):
+                    raise PlatformError(f"Xylo: every input of neuron {n!r} must come through one Affine/Linear ({p!r}).")
         for m, node in net.nodes.items():
             if isinstance(node, _WEIGHTS) and len(_consumers_of_map(net, m)) > 1:
                 raise PlatformError(f"Xylo weights feed one neuron population; map {m!r} feeds several.")
         if sum(int(np.prod(net.shape_of(i))) for i in net.inputs) > 16:
             raise PlatformError("Xylo has at most 16 input channels.")
-        if sum(int(np.prod(net.nodes[n].shape)) for n in net.neurons) > 1000:
-            raise PlatformError("Xylo has at most 1000 hidden neurons.")
-
-    def check_axes(self):
-        _fixed_point_axes(self, _FIXED_AXES)
+        if sum(int(np.prod(net.nodes[n].shape)) for n in net.neurons) > 1000 + 8:
+            raise PlatformError("Xylo has at most 1000 hidden and 8 readout neurons.")
 
     def kernel_name(self):
-        return "xylo" if self.quantization == "xylo" else "float"
+        return "xylo"
 
-    def _gain(self, net, neuron, dt):
-        node = net.nodes[neuron]
-        if isinstance(node, LIF):
-            return np.asarray(node.r * (1 - jnp.exp(-dt / node.tau)))
-        return 1.0
-
-    def _scale(self, net, dt):
-        mx = 0.0
-        for m, node in net.nodes.items():
-            if isinstance(node, _WEIGHTS):
-                cons = _consumers_of_map(net, m)
-                g = self._gain(net, cons[0], dt) if cons else 1.0
-                mx = max(mx, float(np.max(np.abs(np.asarray(node.weight) * np.reshape(g, (-1, 1)) if np.ndim(g) else np.asarray(node.weight) * g))))
-        return 127.0 / mx if mx > 0 else 1.0
+    # -- mapping (numpy, concrete) --------------------------------------------
+    def _mapping(self, net, dt):
+        nodes = net.nodes
+        neurons = list(net.neurons)
+        src = {n: [(q, m) for m in net.preds(n) for q in net.preds(m)] for n in neurons}
+        feeds_out = {q for o in net.outputs for q in net.preds(o)}
+        readout = [n for n in neurons if n in feeds_out and src[n]
+                   and all(q in neurons and q != n and q not in feeds_out for q, _ in src[n])]
+        gain, thr, bgain, dmem, dsyn = {}, {}, {}, {}, {}
+        for n in neurons:
+            o = nodes[n]
+            if isinstance(o, LIF):
+                tau, r, th = (np.asarray(o.tau, float), np.asarray(o.r, float), np.asarray(o.v_threshold, float))
+                k = r * dt / tau if self.lif_gain == "euler" else r * -np.expm1(-dt / tau)
+                gain[n], thr[n], bgain[n] = k, th, k
+                dmem[n], dsyn[n] = np.round(np.log2(tau / dt)), np.ones_like(tau)
+            else:
+                tm, ts = np.asarray(o.tau_mem, float), np.asarray(o.tau_syn, float)
+                r, w_in, th = np.asarray(o.r, float), np.asarray(o.w_in, float), np.asarray(o.v_threshold, float)
+                gain[n], thr[n], bgain[n] = w_in * dt / ts, th / (r * dt / tm), w_in
+                dmem[n], dsyn[n] = np.round(np.log2(tm / dt)), np.round(np.log2(ts / dt))
+        weights, bias = {}, {n: np.zeros(nodes[n].shape) for n in neurons}
+        for n in neurons:
+            for m in net.preds(n):
+                W = np.asarray(nodes[m].weight, float) * gain[n][:, None]
+                weights[m] = W
+                if hasattr(nodes[m], "bias"):
+                    bias[n] = bias[n] + np.asarray(nodes[m].bias, float) * bgain[n]
+        hid_max = max([np.max(np.abs(weights[m])) for n in neurons if n not in readout for m in net.preds(n)]
+                      + [np.max(np.abs(bias[n])) for n in neurons if n not in readout] + [0.0])
+        out_max = max([np.max(np.abs(weights[m])) for n in readout for m in net.preds(n)]
+                      + [np.max(np.abs(bias[n])) for n in readout] + [0.0])
+        s_hid = 127.0 / hid_max if hid_max else 1.0
+        s_out = 127.0 / out_max if out_max else 1.0
+        q = self.quantization == "xylo"
+        rnd = np.round if q else (lambda a: a)
+        scale_w = {n: (s_out if n in readout else s_hid) for n in neurons}
+        out = dict(weights={}, coeffs={})
+        for n in neurons:
+            sw = scale_w[n] if q else 1.0
+            for m in net.preds(n):
+                out["weights"][m] = rnd(weights[m] * sw)
+            out["coeffs"][n] = dict(
+                theta=rnd(thr[n] * sw), bias=rnd(bias[n] * (s_hid if q else 1.0)), dash_mem=dmem[n],
+                dash_syn=dsyn[n], quant=float(q), v_unit=1.0 / sw, cap=1.0 if n in readout else 31.0,
+            )
+        return out
 
     def maps(self, net, dt):
         out = super().maps(net, dt)
-        scale = self._scale(net, dt) if self.quantization == "xylo" else 1.0
-        for m, node in out.items():
-            if isinstance(node, _WEIGHTS):
-                cons = _consumers_of_map(net, m)
-                g = self._gain(net, cons[0], dt) if cons else 1.0
-                w = node.weight * (jnp.reshape(jnp.asarray(g), (-1, 1)) if np.ndim(g) else g)
-                b = node.bias * (jnp.asarray(g) if np.ndim(g) else g) if hasattr(node, "bias") else None
-                if self.quantization == "xylo":
-                    w = jnp.round(w * scale)
-                    b = None if b is None else jnp.round(b * scale)
-                out[m] = _set_weights(node, w, b)
+        mp = self._cache
+        for m, w in mp["weights"].items():
+            node = out[m]
+            out[m] = eqx.tree_at(lambda q: q.weight, node, jnp.asarray(w, dtype=jnp.result_type(float)))
+            if hasattr(node, "bias"):  # the bias acts on v (steady state), see neuron coefficients
+                out[m] = eqx.tree_at(lambda q: q.bias, out[m], jnp.zeros_like(node.bias, dtype=jnp.result_type(float)))
         return out
 
     def neuron_coeffs(self, name, node, dt, reset):
+        c = self._cache["coeffs"][name]
         z = jnp.zeros(node.shape, dtype=jnp.result_type(float))
-        if isinstance(node, LIF):
-            dash_mem, dash_syn = jnp.round(jnp.log2(node.tau / dt)), 1.0 + z
-        else:
-            dash_mem, dash_syn = jnp.round(jnp.log2(node.tau_mem / dt)), jnp.round(jnp.log2(node.tau_syn / dt))
-        if self.quantization != "xylo":
-            c = super().neuron_coeffs(name, node, dt, reset) if not isinstance(node, LIF) else None
-            dm = 1.0 - 2.0 ** (-dash_mem) if self.decay == "dash" else (
-                jnp.exp(-dt / (node.tau if isinstance(node, LIF) else node.tau_mem)))
-            ds = 1.0 - 2.0 ** (-dash_syn) if self.decay == "dash" else (
-                0.5 + z if isinstance(node, LIF) else jnp.exp(-dt / node.tau_syn))
-            if c is None:
-                c = Platform.neuron_coeffs(dataclasses.replace(self, decay="exact"), name, node, dt, reset)
-            # Xylo float: I' = ds (I + x) ... expressed as the add-then-decay synapse, v' = dm v + I'
-            return {**c, "ds": ds + z, "gs": ds + z, "dm": dm + z, "a_new": 1.0 + z, "a_old": z, "a_x": z,
-                    "cm": z, "v0": z, "i0": z, "v_unit": 1.0 + z, "i_unit": 1.0 + z,
-                    "theta": node.v_threshold + z}
-        scale = self._scale_cache
-        thr = jnp.round(node.v_threshold * scale)
-        return dict(dash_mem=dash_mem + z, dash_syn=dash_syn + z, theta=thr + z, bias=z, v0=z, i0=z,
-                    v_unit=1.0 / scale + z, i_unit=1.0 / scale + z)
+        # NIR units: hidden v ~ native / scale (CubaLIF thresholds are rescaled: v_NIR ~ v theta/thr)
+        th_nir = node.v_threshold
+        return dict(dash_mem=c["dash_mem"] + z, dash_syn=c["dash_syn"] + z, theta=c["theta"] + z,
+                    bias=c["bias"] + z, quant=c["quant"] + z, v0=z, i0=z, cap=c["cap"] + z,
+                    v_unit=th_nir / jnp.maximum(c["theta"], 1e-30) + z, i_unit=c["v_unit"] + z)
 
     def program(self, net, *, dt, spike_area=1.0, reset=None):
-        object.__setattr__(self, "_scale_cache", self._scale(net, dt))
+        self.check(net)
+        object.__setattr__(self, "_cache", self._mapping(net, dt))
         return super().program(net, dt=dt, spike_area=spike_area, reset=reset)
 
 

@@ -138,20 +138,25 @@ def _shift_decay(x, dash):
 
 
 def xylo_step(c, state, x, **_):
-    """Xylo (xylosim v2) integer LIF, 16-bit saturating::
+    """Xylo (xylosim v2) integer LIF, 16-bit saturating (``c['quant'] = 1``)::
 
         i = sat16(i + x);  i -= decay(i, dash_syn)
         v = sat16(v - decay(v, dash_mem) + i + bias)
-        while v >= thr and n < 31: n += 1; v -= thr
+        while v >= thr and n < cap: n += 1; v -= thr   (cap 31 hidden, 1 readout)
 
     ``decay(x, dash) = x >> dash`` (floor), or ``sign(x)`` when that is 0 and ``x != 0``.
+    With ``quant = 0`` the same rule in float: ``decay = x 2^-dash``, no saturation.
     """
     lo, hi = -(2.0**15), 2.0**15 - 1
-    i = jnp.clip(state["i_syn"] + x, lo, hi)
-    i = i - _shift_decay(i, c["dash_syn"])
-    v = jnp.clip(state["v"] - _shift_decay(state["v"], c["dash_mem"]) + i + c["bias"], lo, hi)
+    q = c["quant"] > 0
+    i = state["i_syn"] + x
+    i = jnp.where(q, jnp.clip(i, lo, hi), i)
+    i = i - jnp.where(q, _shift_decay(i, c["dash_syn"]), i * 2.0 ** (-c["dash_syn"]))
+    v = state["v"] - jnp.where(q, _shift_decay(state["v"], c["dash_mem"]), state["v"] * 2.0 ** (-c["dash_mem"]))
+    v = v + i + c["bias"]
+    v = jnp.where(q, jnp.clip(v, lo, hi), v)
     s = heaviside(v - c["theta"], True)
-    n = s * (1.0 + jax.lax.stop_gradient(jnp.clip(jnp.floor(v / c["theta"]), 1, 31) - 1.0))
+    n = s * (1.0 + jax.lax.stop_gradient(jnp.clip(jnp.floor(v / c["theta"]), 1, c["cap"]) - 1.0))
     v = v - jax.lax.stop_gradient(n) * c["theta"]
     return {**state, "v": v, "i_syn": i, "s": n}, n
 
