@@ -135,7 +135,9 @@ def _scan(arrays, dense, st, record):
 
     # values read across steps: sources of back edges and delayed nodes
     # delayed_in: every in-edge of these neurons reads the previous step (a back edge is not delayed twice)
-    carried = sorted({p for (p, _) in back} | delayed_out | {p for d in delayed_in for p in preds.get(d, ())})
+    delayed_edges = st["delayed_edges"]
+    carried = sorted({p for (p, _) in back} | delayed_out | {p for d in delayed_in for p in preds.get(d, ())}
+                     | {p for (p, _) in delayed_edges})
     state0 = {}
     for n, c in neurons.items():
         z = jnp.zeros(shapes[n], dtype)
@@ -188,7 +190,7 @@ def _scan(arrays, dense, st, record):
                     vals[n] = neuron_out(n, None, states[n])
 
         def read(p, d):
-            if (p, d) in back or p in delayed_out or d in delayed_in:
+            if (p, d) in back or (p, d) in delayed_edges or p in delayed_out or d in delayed_in:
                 return prev[p]
             return vals[p]
 

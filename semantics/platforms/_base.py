@@ -358,6 +358,7 @@ class Platform:
         else:
             order, back = execution_order(net, self.executor_order)
         delayed_out, delayed_in = self._latency_sets(net)
+        delayed_edges = self._delayed_edges(net, back)
         if self.spike_value == "unit":
             sv = 1.0
         elif self.spike_value == "area":
@@ -375,6 +376,7 @@ class Platform:
             order=order,
             back=back,
             delayed_outputs=delayed_out,
+            delayed_edges=delayed_edges,
             delayed_inputs=delayed_in,
             predecessors=net.predecessors,
             inputs=net.inputs,
@@ -410,6 +412,19 @@ class Platform:
     def kernel_name(self):
         return "float"
 
+    def _delayed_edges(self, net, back):
+        if self.latency != "per_hidden_hop":
+            return frozenset()
+        out = set()
+        for n in net.neurons:
+            for m in net.preds(n):
+                if (m, n) in back or m in net.inputs:
+                    continue
+                srcs = net.upstream_sources(m) | ({m} if m in net.nodes and not isinstance(net.nodes[m], Map) else set())
+                if any(q in net.nodes and getattr(net.nodes[q], "spiking", False) for q in srcs):
+                    out.add((m, n))
+        return frozenset(out)
+
     def _latency_sets(self, net):
         lat = self.latency
         if lat == "same":
@@ -421,7 +436,7 @@ class Platform:
         if lat == "per_synapse":
             return (), tuple(n for n in net.neurons if isinstance(net.nodes[n], (CubaLIF, CubaLI)))
         if lat == "per_hidden_hop":
-            return tuple(net.spiking), ()
+            return (), ()  # edge-level: see _delayed_edges
         raise ValueError(f"unknown latency {lat!r}")
 
 
@@ -456,6 +471,8 @@ class Program:
     fire_after_decay: tuple = ()
     single_input: tuple = ()
     no_bias: tuple = ()
+    delayed_edges: frozenset = frozenset()
+    """Edges ``(src, dst)`` that read the previous step (a back edge is never delayed twice)."""
     late_reset: bool = True
     multi_spike: bool = True
     reset_rules: tuple = ()
