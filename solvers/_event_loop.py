@@ -207,7 +207,9 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             f = crossed & (roots[n] <= s_min)
             new[n] = {**new[n], "v": jnp.where(f, nodes[n].v_threshold, new[n]["v"])}
             forced[n] = f
-            lag[n] = jnp.where(f, s - jnp.where(f, roots[n], 0.0), 0.0)  # 0 in value, own derivative
+            # t_new - t_own: t + s_min and t + roots[n] are the same float for a forced
+            # neuron, so this is exactly 0 in value but carries its own derivative
+            lag[n] = jnp.where(f, t_new - (t + jnp.where(f, roots[n], 0.0)), 0.0)
         return new, t_new, crossed, forced, lag, jnp.array(False)
 
     def advance_rk(states, ext, t, t_stop):
