@@ -42,18 +42,6 @@ def _apply_map(m, x, bias):
     return m(x) if bias else m.linear(x)
 
 
-def _reshape(x, shape):
-    return jnp.reshape(x, shape)
-
-
-def _in_shape(prog_static, name, maps, neurons_shapes):
-    if name in prog_static["outputs"]:
-        return dict(prog_static["output_shapes"])[name]
-    if name in maps:
-        return maps[name].in_shape
-    return neurons_shapes[name]
-
-
 def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None):
     """Run ``program`` on ``dense`` inputs ``{name: (steps, *shape)}`` (unbatched;
     ``jax.vmap`` this function for a batch).
@@ -143,8 +131,6 @@ def _scan(arrays, dense, st, record):
         z = jnp.zeros(shapes[n], dtype)
         state0[n] = {"v": c.get("v0", z) + z, "i_syn": c.get("i0", z) + z, "s": z}
     prev0 = {p: jnp.zeros(out_shape(p), dtype) for p in carried}
-    xin0 = {n: jnp.zeros(shapes[n], dtype) for n in delayed_in}
-    back_sources = {p for (p, _) in back}
 
     # maps fed only by external inputs (through maps) are evaluated for all steps at once
     hoisted = []
@@ -177,7 +163,7 @@ def _scan(arrays, dense, st, record):
         return state["v"] * neurons[n].get("v_unit", 1.0)
 
     def step(carry, ext):
-        states, prev, xin = carry
+        states, prev = carry
         states = dict(states)
         vals = {}
         if st["fire_first"]:
@@ -204,7 +190,6 @@ def _scan(arrays, dense, st, record):
                 total = v if total is None else total + v
             return jnp.zeros(in_shape(n), dtype) if total is None else total
 
-        new_xin = dict(xin)
         counts = {}
         for n in st["order"]:
             if n in st["inputs"] or n in hoisted_set:
@@ -241,9 +226,9 @@ def _scan(arrays, dense, st, record):
                 rec[var] = {n: states[n][key] * (neurons[n][unit] if unit else 1.0) for n in neurons}
         if "outputs" in record:
             rec["outputs"] = {n: vals[n] for n in st["outputs"]}
-        return (states, new_prev, new_xin), rec
+        return (states, new_prev), rec
 
-    _, recs = jax.lax.scan(step, (state0, prev0, xin0), xs)
+    _, recs = jax.lax.scan(step, (state0, prev0), xs)
     spikes = recs.get("spikes", {})
     states = {}
     for n in neurons:
