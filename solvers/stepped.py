@@ -132,10 +132,11 @@ def _scan(arrays, dense, st, record):
         state0[n] = {"v": c.get("v0", z) + z, "i_syn": c.get("i0", z) + z, "s": z}
     prev0 = {p: jnp.zeros(out_shape(p), dtype) for p in carried}
 
-    # maps fed only by external inputs (through maps) are evaluated for all steps at once
+    # dense maps fed only by external inputs are evaluated for all steps at once (one matmul);
+    # convolutions stay in the loop (all-steps feature maps cost more memory traffic than they save)
     hoisted = []
     for n in st["order"]:
-        if n in maps and n not in delayed_out and preds.get(n) and all(
+        if n in maps and n not in delayed_out and not isinstance(maps[n], Conv) and preds.get(n) and all(
             (p in st["inputs"] or p in hoisted) and (p, n) not in back and p not in delayed_out
             for p in preds.get(n, ())
         ):
