@@ -94,9 +94,8 @@ def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late
         return out, state["s"]
     n_same = spike_count(v_new, c["theta"], c["ge"], c["cap"], multi)
     v_same = apply_reset(c, v_new, n_same, rule)
-    if not late_reset:  # static: no neuron of the program resets one step late
+    if not late_reset:  # static: no neuron of the program resets one step late (s is not needed)
         out["v"] = _bound(c, v_same, bounded)
-        out["s"] = n_same
         return out, n_same
     v_late = apply_reset(c, v_new, state["s"], rule)
     n_late = spike_count(v_late, c["theta"], c["ge"], c["cap"], multi)
