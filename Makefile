@@ -25,7 +25,7 @@ bench: $(STAMP)
 # Installs the real peer frameworks (two envs under .peers/), re-records their
 # outputs into tests/golden/ and checks nirjax's platform models against them.
 parity: $(STAMP)
-	bash parity/record_all.sh
+	bash tests/parity/record_all.sh
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_platform_parity.py
 
 clean:

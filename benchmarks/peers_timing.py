@@ -1,6 +1,6 @@
 """Wall-time of the real peer frameworks on the paper graphs (CPU).
 
-Run in each peer env (parity/setup_envs.sh); the script times whatever is
+Run in each peer env (tests/parity/setup_envs.sh); the script times whatever is
 importable there and merges into the JSON given by --out:
   .peers/new/bin/python benchmarks/peers_timing.py   # Norse, Spyx
   .peers/old/bin/python benchmarks/peers_timing.py   # Sinabs, Rockpool

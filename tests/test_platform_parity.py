@@ -1,5 +1,5 @@
 """Parity of the platform models with the real frameworks' recorded outputs
-(tests/golden/, recorded by parity/record_*.py; versions in each manifest).
+(tests/golden/, recorded by tests/parity/record_*.py; versions in each manifest).
 
 Spikes must be identical at every step; voltages (native units) agree within
 ``TOL[fw]`` relative (absolute below 1): the goldens are float32 runs, and the
@@ -19,7 +19,7 @@ from conftest import SHARED
 
 TOL = {"snntorch": 1e-6, "norse": 2e-6, "spyx": 3e-6, "rockpool": 7e-6, "sinabs": 5e-5, "nengo": 1e-6,
        "xylosim": 0.0}
-# Open difference (not hidden): the xylosim diamond recording's mapping (parity/record_xylosim.py
+# Open difference (not hidden): the xylosim diamond recording's mapping (tests/parity/record_xylosim.py
 # map_graph) adds the join Affine's bias once per in-edge (bias_out [-1, 1] instead of NIR's single
 # bias, which quantizes to [0, 0]); every other quantized parameter agrees integer for integer.
 XFAIL = {("xylosim", "diamond")}

@@ -255,7 +255,7 @@ class SpiNNaker2(Platform):
 class Xylo(Platform):
     """SynSense Xylo Audio 2, bit-accurate to xylosim v2 (``xylosim.v2.XyloLayer``) with the
     rockpool-style NIR mapping and rockpool 3.1.0 ``global_quantize``
-    (``rockpool/transform/quantize_methods.py``; recorded in ``parity/record_xylosim.py``).
+    (``rockpool/transform/quantize_methods.py``; recorded in ``tests/parity/record_xylosim.py``).
 
     Per step: input events add to ``i_syn``; hidden spikes of the previous step add via
     ``w_rec`` / ``w_out`` (+1 per hidden hop); ``i_syn -= decay(i_syn, dash_syn)``;

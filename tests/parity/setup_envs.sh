@@ -7,7 +7,7 @@
 # torch is always the local CPU wheel: every pip call gets a constraints file pinning torch==2.13.0.
 # samna (declared by sinabs) is never installed: it downloads from the internet on import.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEERS_DIR="${PEERS_DIR:-$ROOT/.peers}"
 PYTHON="${PYTHON:-python3.11}"
 mkdir -p "$PEERS_DIR"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 GRAPHS = GOLDEN / "graphs"
 SHARED = Path(os.environ.get("NIRJAX_SHARED", ROOT.parent / "shared"))
