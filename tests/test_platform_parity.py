@@ -19,14 +19,7 @@ from conftest import SHARED
 
 TOL = {"snntorch": 1e-6, "norse": 2e-6, "spyx": 3e-6, "rockpool": 7e-6, "sinabs": 5e-5, "nengo": 1e-6,
        "xylosim": 0.0}
-# Open difference (not hidden): the xylosim diamond recording's mapping (tests/parity/record_xylosim.py
-# map_graph) adds the join Affine's bias once per in-edge (bias_out [-1, 1] instead of NIR's single
-# bias, which quantizes to [0, 0]); every other quantized parameter agrees integer for integer.
-XFAIL = {("xylosim", "diamond")}
-CASES = [pytest.param(fw, c, id=f"{fw}-{c}",
-                      marks=[pytest.mark.xfail(reason="recorder maps the join bias twice, see XFAIL", strict=True)]
-                      if (fw, c) in XFAIL else [])
-         for fw in P.PLATFORM for c in P.recorded_cases(fw)]
+CASES = [pytest.param(fw, c, id=f"{fw}-{c}") for fw in P.PLATFORM for c in P.recorded_cases(fw)]
 
 
 @pytest.mark.parametrize("fw,case", CASES)

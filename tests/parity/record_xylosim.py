@@ -26,7 +26,8 @@ NIR -> Xylo mapping (rockpool-style, written here; Xylo: input -> hidden
        (r*dt/tau_mem) (Xylo adds i_syn to v with gain 1), dash_mem =
        log2(tau_mem/dt), dash_syn = log2(tau_syn/dt), bias = b * w_in (the
        steady-state synaptic current of a constant Affine bias, added to v).
-  Affine biases of several in-edges (e.g. fc1 + w_rec) are summed.
+  Affine biases of several in-edges (e.g. fc1 + w_rec) are summed; a join Affine
+  reached through several of its in-edges adds its bias once.
 * Quantization: `global_quantize(...)` with its defaults (fuzzy_scaling=False):
   hidden group scale s = 127 / max(|w_in|, |w_rec|, |bias|), readout scale
   s_out = 127 / max(|w_out|, |bias_out|); w, thresholds, biases = np.round(x*s)
@@ -143,6 +144,7 @@ def map_graph(g, dt=DT, lif_gain="euler"):
         spec["threshold" + sfx[n]][sl] = thr
         spec["dash_mem" + sfx[n]][sl] = dm
         spec["dash_syn" + sfx[n]][sl] = ds
+        biased = set()  # an Affine with several in-edges (a join) adds its bias once
         for src, aff in sources(n):
             W = np.asarray(nodes[aff].weight, dtype=np.float64)
             b = _f(getattr(nodes[aff], "bias", np.zeros(W.shape[0])))
@@ -153,7 +155,9 @@ def map_graph(g, dt=DT, lif_gain="euler"):
                 spec["weights_out"][slice(*hid_index[src]), sl] += Wk
             else:
                 spec["weights_rec"][slice(*hid_index[src]), sl] += Wk
-            spec["bias" + sfx[n]][sl] += b * bgain
+            if aff not in biased:
+                spec["bias" + sfx[n]][sl] += b * bgain
+                biased.add(aff)
     if not readout:
         spec["dash_mem_out"][:] = 1
         spec["dash_syn_out"][:] = 1
