@@ -13,10 +13,11 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from semantics.maps import Affine, Conv, Linear
 from semantics.platforms import Program
-from semantics.platforms._rules import KERNELS, float_fire, float_integrate
+from semantics.platforms._rules import KERNELS, float_fire, float_integrate, mul
 
 RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
 
@@ -42,7 +43,37 @@ def _apply_map(m, x, bias):
     return m(x) if bias else m.linear(x)
 
 
-def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None):
+def _cast(program, dtype):
+    return jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
+                        (program.neurons, program.maps, program.spike_value))
+
+
+def _fold(neurons, sv, fold):
+    """Split the coefficients into arrays (arguments of the compiled program) and, with
+    ``fold``, the uniform concrete ones as Python scalars (static: constants of the compiled
+    step, so that terms with a zero coefficient vanish and unit factors are not multiplied).
+    Traced coefficients (``jax.grad``/``jax.vmap`` over a Program) always stay arrays."""
+    arrays, consts, shapes = {}, [], []
+    for n, c in neurons.items():
+        arrays[n], cn = {}, []
+        for k, a in c.items():
+            if fold and not isinstance(a, jax.core.Tracer):
+                h = np.asarray(a)
+                if h.size and np.all(h == h.flat[0]):  # NaN is never uniform
+                    cn.append((k, float(h.flat[0])))
+                    continue
+            arrays[n][k] = a
+        consts.append((n, tuple(cn)))
+        shapes.append((n, tuple(jnp.shape(c["dm" if "dm" in c else "theta"]))))
+    svc = None
+    if fold and not isinstance(sv, jax.core.Tracer):
+        h = np.asarray(sv)
+        if h.size == 1 and np.isfinite(h).all():
+            svc = float(h.reshape(()))
+    return arrays, (tuple(consts), tuple(shapes), svc)
+
+
+def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None, fold=False):
     """Run ``program`` on ``dense`` inputs ``{name: (steps, *shape)}`` (unbatched;
     ``jax.vmap`` this function for a batch).
 
@@ -50,27 +81,34 @@ def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None)
     counts per step, ``states[node][var]`` per step after the step (``v`` and
     ``i_syn`` in NIR units, ``v_native``/``i_native`` in the platform's units),
     ``outputs[name]`` the value reaching each Output node per step. ``record``
-    selects what is kept (fewer records, less memory).
+    selects what is kept (fewer records, less memory). ``fold=True`` compiles the
+    uniform coefficients in as constants (faster steps; a new compilation for new
+    coefficient values).
     """
     bad = set(record) - set(RECORDABLE)
     if bad:
         raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
     dtype = jnp.result_type(float) if dtype is None else dtype
-    arrays = jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
-                          (program.neurons, program.maps, program.spike_value))
+    neurons, maps, sv = _cast(program, dtype)
+    coeffs, folded = _fold(neurons, sv, fold)
     dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-    return _run(arrays, dense, program.static(), tuple(record))
+    return _run((coeffs, maps, sv), dense, program.static() + (("folded", folded),), tuple(record))
 
 
-def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None):
+def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None, fold=True):
     """:func:`run_program` over a batch: inputs ``(steps, batch, *shape)``, results
-    ``(steps, batch, *shape)``. One jitted ``vmap`` whose coefficients and maps are
-    arguments (not constants folded into the compiled program)."""
+    ``(steps, batch, *shape)``. One jitted scan over the steps with the batch axis
+    explicit in every step (matmuls ``(batch, in) @ (in, out)``); the maps and the
+    non-uniform coefficients are arguments (not constants folded into the compiled
+    program), the uniform ones constants where ``fold``."""
+    bad = set(record) - set(RECORDABLE)
+    if bad:
+        raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
     dtype = jnp.result_type(float) if dtype is None else dtype
-    arrays = jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
-                          (program.neurons, program.maps, program.spike_value))
+    neurons, maps, sv = _cast(program, dtype)
+    coeffs, folded = _fold(neurons, sv, fold)
     dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-    return _run_batched_jit(arrays, dense, program.static(), tuple(record))
+    return _run_batched_jit((coeffs, maps, sv), dense, program.static() + (("folded", folded),), tuple(record))
 
 
 @eqx.filter_jit
@@ -88,7 +126,11 @@ def _run(arrays, dense, static, record):
 
 
 def _scan(arrays, dense, st, record):
-    neurons, maps, sv = arrays
+    coeffs, maps, sv = arrays
+    consts, shapes, sv_const = st["folded"]
+    consts = dict(consts)
+    neurons = {n: {**dict(consts[n]), **coeffs[n]} for n in dict(shapes)}
+    shapes = dict(shapes)
     preds = dict(st["predecessors"])
     spiking = set(st["spiking"])
     back = st["back"]
@@ -101,7 +143,6 @@ def _scan(arrays, dense, st, record):
     rules = dict(st["reset_rules"])
 
 
-    shapes = {n: c["dm" if "dm" in c else "theta"].shape for n, c in neurons.items()}
     input_shapes = {n: x.shape[1:] for n, x in dense.items()}
     dtype = sv.dtype
 
@@ -158,10 +199,16 @@ def _scan(arrays, dense, st, record):
         xs = dense
     hoisted_set = set(hoisted)
 
+    def spike_gain(n):
+        g = neurons[n]["spike_out"]
+        if isinstance(g, float) and sv_const is not None:
+            return sv_const * g
+        return sv * g
+
     def neuron_out(n, cnt, state):
         if n in spiking:
-            return cnt * (sv * neurons[n]["spike_out"])
-        return state["v"] * neurons[n].get("v_unit", 1.0)
+            return mul(spike_gain(n), cnt)
+        return mul(neurons[n].get("v_unit", 1.0), state["v"])
 
     def step(carry, ext):
         states, prev = carry
@@ -172,7 +219,7 @@ def _scan(arrays, dense, st, record):
                 if n in spiking:
                     states[n], cnt = float_fire(neurons[n], states[n], after_decay=n in st["fire_after_decay"],
                                                 multi=st["multi_spike"], rule=rules.get(n))
-                    vals[n] = cnt * (sv * neurons[n]["spike_out"])
+                    vals[n] = mul(spike_gain(n), cnt)
                 else:
                     vals[n] = neuron_out(n, None, states[n])
 
@@ -224,7 +271,7 @@ def _scan(arrays, dense, st, record):
         for var, key, unit in (("v", "v", "v_unit"), ("i_syn", "i_syn", "i_unit"),
                                ("v_native", "v", None), ("i_native", "i_syn", None)):
             if var in record:
-                rec[var] = {n: states[n][key] * (neurons[n][unit] if unit else 1.0) for n in neurons}
+                rec[var] = {n: mul(neurons[n][unit], states[n][key]) if unit else states[n][key] for n in neurons}
         if "outputs" in record:
             rec["outputs"] = {n: vals[n] for n in st["outputs"]}
         return (states, new_prev), rec

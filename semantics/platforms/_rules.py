@@ -9,6 +9,8 @@ through the stepped model; the forward values are exact.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -29,13 +31,66 @@ def _heaviside_jvp(primals, tangents):
     return heaviside(z, ge), dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
 
 
+def _surrogate_jvp(f):
+    def jvp(primals, tangents):
+        (z,), (dz,) = primals, tangents
+        return f(z), dz / (1.0 + SURROGATE_SLOPE * jnp.abs(z)) ** 2
+
+    f.defjvp(jvp)
+    return f
+
+
+@_surrogate_jvp
+@jax.custom_jvp
+def _step_ge(z):
+    return jnp.where(z >= 0, 1.0, 0.0).astype(z.dtype)
+
+
+@_surrogate_jvp
+@jax.custom_jvp
+def _step_gt(z):
+    return jnp.where(z > 0, 1.0, 0.0).astype(z.dtype)
+
+
+def _static(a):
+    """A coefficient folded into the compiled step (a Python scalar, see ``solvers.stepped``)."""
+    return isinstance(a, (float, int, bool))
+
+
+def mul(a, x):
+    """``a * x``, where a folded unit coefficient does not multiply."""
+    return x if (_static(a) and a == 1.0) else a * x
+
+
+def lin(*terms):
+    """``a1*x1 + a2*x2 + ...`` in this order (``x`` None: the constant ``a``); the terms
+    of a folded zero coefficient vanish (adding an exact 0)."""
+    out, ref = None, None
+    for a, x in terms:
+        if x is not None:
+            ref = x
+        if _static(a) and a == 0.0:
+            continue
+        t = a if x is None else mul(a, x)
+        out = t if out is None else out + t
+    return jnp.zeros_like(ref) if out is None else out
+
+
 def spike_count(v, theta, ge, cap, multi=True):
     """Spikes of one step: the threshold test (``>=`` where ``ge``), and where
     ``cap > 1`` the count ``floor(v/theta)`` clipped to ``[1, cap]`` (Sinabs,
     Rockpool, Xylo). ``ge`` and ``cap`` are arrays (coefficients, not structure)."""
-    finite = jnp.isfinite(theta)
-    th = jnp.where(finite, theta, 1.0)
-    s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge > 0)
+    if _static(theta) and _static(ge) and math.isfinite(theta):
+        th = theta
+        z = v - th if abs(th) == 1.0 else (v - th) / abs(th)
+        s = (_step_ge if ge > 0 else _step_gt)(z)
+    elif _static(theta) and _static(ge):
+        th = 1.0
+        s = jnp.zeros_like(v)
+    else:
+        finite = jnp.isfinite(theta)
+        th = jnp.where(finite, theta, 1.0)
+        s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge > 0)
     if not multi:  # static: every neuron of the program is binary
         return s
     n = jnp.where(cap > 1, jnp.clip(jnp.floor(v / th), 1, jnp.maximum(cap, 1)), 1.0)
@@ -49,7 +104,7 @@ def apply_reset(c, v, n, rule=None):
     """Reset by ``rule`` (static: 'zero', 'subtract', 'v_reset') or, when None, by the
     coefficient ``c['reset_mode']``: 0 to zero, 1 subtract ``n theta``, 2 to ``v_reset``."""
     if rule == "subtract":
-        return v - n * c["theta"]
+        return v - mul(c["theta"], n)
     if rule == "zero":
         return jnp.where(n > 0, 0.0, v)
     if rule == "v_reset":
@@ -62,6 +117,13 @@ def apply_reset(c, v, n, rule=None):
 
 def _bound(c, v, bounded=True):
     if not bounded:  # static: no floor, no saturation
+        return v
+    lo, lo2, hi = c["v_floor"], c["v_min"], c["v_max"]
+    if _static(lo) and _static(lo2) and _static(hi):
+        if lo > -math.inf:
+            v = jnp.maximum(v, lo)
+        if lo2 > -math.inf or hi < math.inf:
+            v = jnp.clip(v, lo2 if lo2 > -math.inf else None, hi if hi < math.inf else None)
         return v
     return jnp.clip(jnp.maximum(v, c["v_floor"]), c["v_min"], c["v_max"])
 
@@ -81,11 +143,11 @@ def float_integrate(c, state, x, *, fire, pending_reset=None, synapse=True, late
     step's spikes (snnTorch 0.9.4 RSynaptic: the reset lands one step late)."""
     v, i = state["v"], state["i_syn"]
     if synapse:  # static: CubaLIF / CubaLI
-        i_new = c["ds"] * i + c["gs"] * x + c["cs"]
-        v_new = c["dm"] * v + c["a_new"] * i_new + c["a_old"] * i + c["a_x"] * x + c["cm"]
+        i_new = lin((c["ds"], i), (c["gs"], x), (c["cs"], None))
+        v_new = lin((c["dm"], v), (c["a_new"], i_new), (c["a_old"], i), (c["a_x"], x), (c["cm"], None))
     else:
         i_new = i
-        v_new = c["dm"] * v + c["a_x"] * x + c["cm"]
+        v_new = lin((c["dm"], v), (c["a_x"], x), (c["cm"], None))
     out = {**state, "i_syn": i_new}
     if not fire:
         if pending_reset is not None:
