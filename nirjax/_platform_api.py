@@ -7,7 +7,7 @@ import jax.numpy as jnp
 
 from semantics import platforms as _platforms
 from solvers import RESULTS, Solution
-from solvers.stepped import RECORDABLE, run_program, run_program_batched
+from solvers.stepped import RECORDABLE, batched_runner, run_program, run_program_batched
 
 from ._errors import UnsupportedError
 
@@ -73,17 +73,20 @@ def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABL
     ``spikes, states, outputs = run({input: x})`` with ``x`` of shape
     ``(steps, batch, *shape)`` (a single array for a one-input graph); results are
     ``(steps, batch, *shape)``. The platform program is built once; each call is one
-    jitted ``lax.scan`` vmapped over the batch (compiled on the first call)."""
+    jitted ``lax.scan`` vmapped over the batch (compiled on the first call); the program's
+    coefficients are cast and folded once, here."""
     from ._lowering import load
     from semantics.network import Network
 
     net = graph if isinstance(graph, Network) else load(graph)
     _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **options)
+    runner = batched_runner(prog, record=record, dtype=dtype)
+    first = net.inputs[0]
 
     def run(inputs):
         if not isinstance(inputs, dict):
-            inputs = {net.inputs[0]: inputs}
-        return run_program_batched(prog, inputs, record=record, dtype=dtype)
+            inputs = {first: inputs}
+        return runner(inputs)
 
     run.program = prog
     return run

@@ -10,6 +10,8 @@ do.
 
 from __future__ import annotations
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -97,18 +99,51 @@ def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None,
 
 def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None, fold=True):
     """:func:`run_program` over a batch: inputs ``(steps, batch, *shape)``, results
-    ``(steps, batch, *shape)``. One jitted scan over the steps with the batch axis
-    explicit in every step (matmuls ``(batch, in) @ (in, out)``); the maps and the
+    ``(steps, batch, *shape)``. One jitted ``vmap`` of the scan whose maps and
     non-uniform coefficients are arguments (not constants folded into the compiled
-    program), the uniform ones constants where ``fold``."""
+    program), the uniform coefficients constants where ``fold``. To run one
+    program many times, :func:`batched_runner` prepares it once."""
+    return batched_runner(program, record=record, dtype=dtype, fold=fold)(dense)
+
+
+def batched_runner(program: Program, *, record=RECORDABLE, dtype=None, fold=True):
+    """``run(dense) -> (spikes, states, outputs)``: :func:`run_program_batched` with the
+    program cast, folded and flattened once, so that a call costs one ``jax.jit``
+    dispatch (the compiled scan is shared by programs of the same structure)."""
     bad = set(record) - set(RECORDABLE)
     if bad:
         raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
     dtype = jnp.result_type(float) if dtype is None else dtype
     neurons, maps, sv = _cast(program, dtype)
     coeffs, folded = _fold(neurons, sv, fold)
-    dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-    return _run_batched_jit((coeffs, maps, sv), dense, program.static() + (("folded", folded),), tuple(record))
+    static = program.static() + (("folded", folded),)
+    record = tuple(record)
+    leaves, treedef = jax.tree.flatten((coeffs, maps, sv))
+    is_arr = [isinstance(a, (jax.Array, np.ndarray)) for a in leaves]
+    dyn = [a for a, k in zip(leaves, is_arr) if k]
+    fixed = tuple((i, a) for i, (a, k) in enumerate(zip(leaves, is_arr)) if not k)
+    try:
+        hash(fixed)
+    except TypeError:  # unhashable non-array leaves: the filtered jit handles them
+        def run(dense):
+            dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
+            return _run_batched_jit((coeffs, maps, sv), dense, static, record)
+        return run
+
+    def run(dense):
+        dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
+        return _batched_core(treedef, fixed, dyn, dense, static, record)
+
+    return run
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 4, 5))
+def _batched_core(treedef, fixed, dyn, dense, static, record):
+    leaves, it, fx = [], iter(dyn), dict(fixed)
+    for i in range(treedef.num_leaves):
+        leaves.append(fx[i] if i in fx else next(it))
+    arrays = jax.tree.unflatten(treedef, leaves)
+    return jax.vmap(lambda d: _scan(arrays, d, dict(static), record), in_axes=1, out_axes=1)(dense)
 
 
 @eqx.filter_jit
