@@ -24,13 +24,19 @@ from semantics.platforms._rules import KERNELS, float_fire, float_integrate, mul
 RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
 
 
-def _apply_map(m, x, bias):
+def _hwio(m, dtype):
+    return jnp.transpose(m.weight.astype(dtype), (2, 3, 1, 0))
+
+
+def _apply_map(m, x, bias, w_hwio=None, x_hwc=False):
     """A map, with 2-d convolutions evaluated channels-last (NHWC/HWIO): XLA's CPU
-    convolution is several times faster in that layout (same arithmetic)."""
+    convolution is several times faster in that layout (same arithmetic). ``w_hwio``:
+    the weight already in HWIO (transposed once, outside the loop); ``x_hwc``: ``x``
+    is already channels-last."""
     if isinstance(m, Conv) and len(m.in_shape) == 3:
         y = jax.lax.conv_general_dilated(
-            jnp.transpose(x, (1, 2, 0))[None],
-            jnp.transpose(m.weight.astype(x.dtype), (2, 3, 1, 0)),
+            (x if x_hwc else jnp.transpose(x, (1, 2, 0)))[None],
+            _hwio(m, x.dtype) if w_hwio is None else w_hwio,
             window_strides=m.stride,
             padding=m.padding,
             rhs_dilation=m.dilation,
@@ -233,6 +239,19 @@ def _scan(arrays, dense, st, record):
     else:
         xs = dense
     hoisted_set = set(hoisted)
+    # loop invariants prepared once, outside the scan: conv weights in HWIO, and external
+    # inputs read only by 2-d convolutions (one each) transposed channels-last for all steps
+    conv2d = {n for n, m in maps.items() if isinstance(m, Conv) and len(m.in_shape) == 3}
+    w_hwio = {n: _hwio(maps[n], dtype) for n in conv2d}
+    readers = {}
+    for d, ps in preds.items():
+        for p in (ps[:1] if d in single else ps):
+            readers.setdefault(p, []).append(d)
+    hwc_inputs = {p for p in st["inputs"] if p in xs and xs[p].ndim == 4 and readers.get(p)
+                  and all(d in conv2d and len(preds[d]) == 1 and tuple(xs[p].shape[1:]) == tuple(maps[d].in_shape) and (p, d) not in back and (p, d) not in delayed_edges
+                          and p not in delayed_out and d not in delayed_in for d in readers[p])}
+    if hwc_inputs:
+        xs = {k: (jnp.transpose(v, (0, 2, 3, 1)) if k in hwc_inputs else v) for k, v in xs.items()}
 
     def spike_gain(n):
         g = neurons[n]["spike_out"]
@@ -279,8 +298,12 @@ def _scan(arrays, dense, st, record):
                 vals[n] = ext[n]
             elif n in maps:
                 m = maps[n]
+                ps = preds.get(n, ())
+                if n in conv2d and len(ps) == 1 and ps[0] in hwc_inputs:
+                    vals[n] = _apply_map(m, vals[ps[0]], bias=n not in no_bias, w_hwio=w_hwio[n], x_hwc=True)
+                    continue
                 x = summed(n)
-                vals[n] = _apply_map(m, x, bias=n not in no_bias)
+                vals[n] = _apply_map(m, x, bias=n not in no_bias, w_hwio=w_hwio.get(n))
             elif n in neurons:
                 x = summed(n)
                 c = neurons[n]
