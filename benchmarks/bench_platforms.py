@@ -5,8 +5,9 @@
 (b) the ``snntorch``, ``norse`` and ``spyx`` models on both braille graphs
     (batch 140, 256 steps) and the ``norse``/``spyx`` models on the CNN (batch 16,
     300 steps; snnTorch cannot import IF): float32 (as the peers run), jitted,
-    vmapped over the batch, recording the output spikes only. Compile time
-    (first call) separately; medians of repeated runs.
+    vmapped over the batch, recording the output spikes only; inputs are device
+    arrays made before timing, as the Spyx peer's are (``jnp.asarray`` outside the
+    timed call). Compile time (first call) separately; medians of repeated runs.
 Peer timings come from ``benchmarks/results/peers_*.json`` (benchmarks/peers_timing.py,
 recorded on this machine kind); ratios = peer median / nirjax median (> 1: nirjax faster).
 
@@ -64,17 +65,19 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--peers-now", action="store_true",
-                    help="also run benchmarks/peers_timing.py in .peers/new (Norse, Spyx) right before, so the "
+                    help="also run benchmarks/peers_timing.py in .peers/new (Norse, Spyx) and .peers/old (Sinabs) right before, so the "
                          "peer numbers are measured side by side under the same machine load")
     args = ap.parse_args()
     if args.peers_now:
         import subprocess
 
-        py = os.path.join(HERE, "..", ".peers", "new", "bin", "python")
         out = os.path.join(HERE, "results", "peers_sidebyside.json")
         if os.path.exists(out):
             os.remove(out)
-        subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out], check=True)
+        for env in ("new", "old"):  # Norse, Spyx; Sinabs (Rockpool)
+            py = os.path.join(HERE, "..", ".peers", env, "bin", "python")
+            if os.path.exists(py):
+                subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out], check=True)
     res = {"machine": {"platform": _pf.platform(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
                        "devices": [str(d) for d in jax.devices()]}, "results": {}}
 
@@ -107,8 +110,9 @@ def main():
     print(f"{'workload':34s} {'compile+1st (s)':>15s} {'median (ms)':>12s} {'peer median (ms)':>30s} {'ratio':>7s}")
     for key, gg, plat, dt, xx in work:
         fn = batched_model(gg, plat, dt)
-        first, med, mn = timed(fn, xx, args.repeats if key.startswith("braille") else max(3, args.repeats // 2))
-        entry = {"first_call_s": first, "median_s": med, "min_s": mn}
+        xx = jax.numpy.asarray(xx)
+        first, med, mn = timed(fn, xx, 4 * args.repeats if key.startswith("braille") else max(5, args.repeats))
+        entry = {"first_call_s": first, "compile_s": max(first - med, 0.0), "median_s": med, "min_s": mn}
         peer_txt, ratio = "-", ""
         for src, table in sorted(pr.items(), key=lambda kv: kv[0] == "peers_sidebyside.json"):
             p = table.get(key)
