@@ -114,19 +114,32 @@ class Network(eqx.Module):
         return self.nodes[name].in_shape
 
     # -- static analysis ------------------------------------------------------
-    def upstream_sources(self, name):
-        """Source nodes whose signal reaches ``name`` through maps only."""
-        seen, stack, found = set(), list(self.preds(name)), set()
+    def _through_maps(self, start, neighbours):
+        """Non-map nodes reached from ``start`` by walking ``neighbours`` across maps."""
+        seen, stack, found = set(), list(start), set()
         while stack:
             p = stack.pop()
             if p in seen:
                 continue
             seen.add(p)
             if p in self.nodes and isinstance(self.nodes[p], Map):
-                stack.extend(self.preds(p))
+                stack.extend(neighbours(p))
             else:
                 found.add(p)
         return found
+
+    def upstream_sources(self, name):
+        """Source nodes (inputs included) whose signal reaches ``name`` through maps only."""
+        return self._through_maps(self.preds(name), self.preds)
+
+    def downstream_consumers(self, name):
+        """Nodes (outputs excluded) that ``name``'s signal reaches through maps only."""
+        succ = {}
+        for d, ps in self.predecessors:
+            for p in ps:
+                succ.setdefault(p, []).append(d)
+        found = self._through_maps(succ.get(name, ()), lambda n: succ.get(n, ()))
+        return {n for n in found if n in self.nodes}
 
     def has_bias_upstream(self, name):
         """Whether a map with a non-zero bias lies on a map-only path into ``name``."""

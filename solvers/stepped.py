@@ -93,14 +93,20 @@ def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None,
     uniform coefficients in as constants (faster steps; a new compilation for new
     coefficient values).
     """
+    coeffs, maps, sv, static, record, dtype = _prepare(program, record, dtype, fold)
+    dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
+    return _run((coeffs, maps, sv), dense, static, record)
+
+
+def _prepare(program, record, dtype, fold):
+    """Check ``record``, cast the program to ``dtype`` and fold its uniform coefficients."""
     bad = set(record) - set(RECORDABLE)
     if bad:
         raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
     dtype = jnp.result_type(float) if dtype is None else dtype
     neurons, maps, sv = _cast(program, dtype)
     coeffs, folded = _fold(neurons, sv, fold)
-    dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-    return _run((coeffs, maps, sv), dense, program.static() + (("folded", folded),), tuple(record))
+    return coeffs, maps, sv, program.static() + (("folded", folded),), tuple(record), dtype
 
 
 def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None, fold=True):
@@ -116,14 +122,7 @@ def batched_runner(program: Program, *, record=RECORDABLE, dtype=None, fold=True
     """``run(dense) -> (spikes, states, outputs)``: :func:`run_program_batched` with the
     program cast, folded and flattened once, so that a call costs one ``jax.jit``
     dispatch (the compiled scan is shared by programs of the same structure)."""
-    bad = set(record) - set(RECORDABLE)
-    if bad:
-        raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
-    dtype = jnp.result_type(float) if dtype is None else dtype
-    neurons, maps, sv = _cast(program, dtype)
-    coeffs, folded = _fold(neurons, sv, fold)
-    static = program.static() + (("folded", folded),)
-    record = tuple(record)
+    coeffs, maps, sv, static, record, dtype = _prepare(program, record, dtype, fold)
     leaves, treedef = jax.tree.flatten((coeffs, maps, sv))
     is_arr = [isinstance(a, (jax.Array, np.ndarray)) for a in leaves]
     dyn = [a for a, k in zip(leaves, is_arr) if k]

@@ -36,25 +36,6 @@ def _weight_maps_into(net, neuron):
     return out
 
 
-def _consumers_of_map(net, m):
-    """Neuron nodes a weight map feeds through maps only."""
-    succ = {}
-    for d, ps in net.predecessors:
-        for p in ps:
-            succ.setdefault(p, []).append(d)
-    out, seen, stack = [], set(), list(succ.get(m, ()))
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n in net.nodes and isinstance(net.nodes[n], Map):
-            stack.extend(succ.get(n, ()))
-        elif n in net.nodes:
-            out.append(n)
-    return out
-
-
 def _fixed_point_axes(platform, kernel_axes):
     """Fixed-point rules are integer recipes: their axes can move only in float."""
     if platform.quantization is None:
@@ -210,7 +191,7 @@ class SpiNNaker2(Platform):
         if self.quantization != "spinnaker2_int8":
             return 1.0
         ms = {m}
-        for n in _consumers_of_map(net, m):
+        for n in sorted(net.downstream_consumers(m)):
             ms.update(_weight_maps_into(net, n))
         mx = max(float(np.max(np.abs(np.asarray(net.nodes[q].weight)))) for q in ms)
         return 127.0 / mx if mx > 0 else 1.0
@@ -315,7 +296,7 @@ class Xylo(Platform):
                 if p not in net.nodes or not isinstance(net.nodes[p], (Affine, Linear)):
                     raise PlatformError(f"Xylo: every input of neuron {n!r} must come through one Affine/Linear ({p!r}).")
         for m, node in net.nodes.items():
-            if isinstance(node, _WEIGHTS) and len(_consumers_of_map(net, m)) > 1:
+            if isinstance(node, _WEIGHTS) and len(net.downstream_consumers(m)) > 1:
                 raise PlatformError(f"Xylo weights feed one neuron population; map {m!r} feeds several.")
         if sum(int(np.prod(net.shape_of(i))) for i in net.inputs) > 16:
             raise PlatformError("Xylo has at most 16 input channels.")
@@ -432,7 +413,7 @@ class Speck(Platform):
     def check(self, net):
         super().check(net)
         for m, node in net.nodes.items():
-            if isinstance(node, _WEIGHTS) and len(_consumers_of_map(net, m)) > 1:
+            if isinstance(node, _WEIGHTS) and len(net.downstream_consumers(m)) > 1:
                 raise PlatformError(f"Speck cores hold one Conv -> IF layer; map {m!r} feeds several neuron nodes.")
 
     def _layer_scale(self, net, neuron):
@@ -449,7 +430,7 @@ class Speck(Platform):
             return out
         for m, node in out.items():
             if isinstance(node, _WEIGHTS):
-                cons = _consumers_of_map(net, m)
+                cons = sorted(net.downstream_consumers(m))
                 s = self._layer_scale(net, cons[0]) if cons else 1.0
                 b = jnp.round(node.bias * s) if hasattr(node, "bias") else None
                 out[m] = _set_weights(node, jnp.round(node.weight * s), b)
