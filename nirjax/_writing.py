@@ -14,21 +14,14 @@ import os
 import nir
 import numpy as np
 
-from semantics import events, maps, neurons
+from semantics import maps
 from semantics.network import Network
 
+from ._convert import _DYNAMIC
 from ._errors import UnsupportedError
 
-_FIELDS = {
-    neurons.LIF: (nir.LIF, ("tau", "r", "v_leak", "v_threshold", "v_reset")),
-    neurons.LI: (nir.LI, ("tau", "r", "v_leak")),
-    neurons.IF: (nir.IF, ("r", "v_threshold", "v_reset")),
-    neurons.I: (nir.I, ("r",)),
-    neurons.CubaLIF: (nir.CubaLIF, ("tau_syn", "tau_mem", "r", "v_leak", "w_in", "v_threshold", "v_reset")),
-    neurons.CubaLI: (nir.CubaLI, ("tau_syn", "tau_mem", "r", "v_leak", "w_in")),
-    events.Delay: (nir.Delay, ("delay",)),
-    events.Threshold: (nir.Threshold, ("threshold",)),
-}
+# the inverse of the reader's table: primitive -> (NIR type, its parameters)
+_FIELDS = {prim: (nir_type, fields) for nir_type, (prim, fields) in _DYNAMIC.items()}
 
 
 def _np(x):
