@@ -19,6 +19,9 @@ from conftest import SHARED
 
 TOL = {"snntorch": 1e-6, "norse": 2e-6, "spyx": 3e-6, "rockpool": 7e-6, "sinabs": 5e-5, "nengo": 1e-6,
        "xylosim": 0.0}
+# the CNN: conv sums of up to 400 float32 products, added in another order by torch and
+# XLA, accumulated over 30 steps (the float64 model is 2.1e-6 from Norse's float32 run)
+CASE_TOL = {("norse", "cnn"): 5e-6}
 CASES = [pytest.param(fw, c, id=f"{fw}-{c}") for fw in P.PLATFORM for c in P.recorded_cases(fw)]
 
 
@@ -30,7 +33,8 @@ def test_platform_matches_golden(fw, case):
     for node, (mism, verr) in res.items():
         assert mism == 0, f"{fw}/{case}/{node}: {mism} spike mismatches"
         if verr is not None:
-            assert verr <= TOL[fw], f"{fw}/{case}/{node}: voltage error {verr:.3g} > {TOL[fw]}"
+            tol = CASE_TOL.get((fw, case), TOL[fw])
+            assert verr <= tol, f"{fw}/{case}/{node}: voltage error {verr:.3g} > {tol}"
 
 
 NEGATIVE = [("norse", "lif_paper"), ("snntorch", "lif_paper"), ("spyx", "lif_paper"), ("sinabs", "lif_paper_config"),

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -391,7 +392,7 @@ class Platform:
             late_reset=self.reset_timing == "next",
             multi_spike=int(self.spikes_per_step) > 1,
             reset_rules=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
-            bounded=self.floor is not None or self.quantization == "speck",
+            bounded=_any_bound(neurons),
         )
 
     def drop_back_bias(self):
@@ -574,3 +575,17 @@ def _np(x):
 
 
 __all__ = ["AXES", "AXIS_DOC", "Platform", "PlatformError", "Program", "execution_order", "kind_of", "math"]
+
+
+def _any_bound(neurons) -> bool:
+    """Whether any neuron has a finite floor or saturation (``v_floor``, ``v_min``,
+    ``v_max``): read from the coefficients themselves, so a per-node floor (Sinabs IF
+    ``min_v_mem``) is never skipped; traced coefficients count as bounded."""
+    for c in neurons.values():
+        for k in ("v_floor", "v_min", "v_max"):
+            a = c.get(k)
+            if a is None:
+                continue
+            if isinstance(a, jax.core.Tracer) or np.any(np.isfinite(np.asarray(a))):
+                return True
+    return False

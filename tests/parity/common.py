@@ -25,6 +25,7 @@ DT = 1e-4
 
 # case name -> (graph path, input description)
 RANDOM_CASES = ["lif_chain", "lif_chain_r1", "cubalif_chain", "if_chain", "diamond", "recurrent"]
+CNN_CASE = "cnn"  # the paper's N-MNIST CNN (conv, pool, flatten: the channels-last executor path)
 BRAILLE_CASES = {
     "braille_bias_zero": "03_rnn/braille_noDelay_bias_zero.nir",
     "braille_subtract": "03_rnn/braille_noDelay_noBias_subtract.nir",
@@ -36,6 +37,8 @@ def graph_path(case: str) -> Path:
         return PAPER / "01_lif" / "lif_norse.nir"
     if case in BRAILLE_CASES:
         return PAPER / BRAILLE_CASES[case]
+    if case == CNN_CASE:
+        return PAPER / "02_cnn" / "cnn_sinabs.nir"
     return GRAPHS / f"{case}.nir"
 
 
@@ -54,6 +57,9 @@ def random_input(case: str) -> np.ndarray:
     if case in BRAILLE_CASES:
         rng = np.random.default_rng(1234)
         return (rng.random((256, 4, 12)) < 0.2).astype(np.float32)
+    if case == CNN_CASE:  # p = 0.1: every layer spikes (the output layer a few dozen times)
+        rng = np.random.default_rng(2024)
+        return (rng.random((30, 2, 2, 34, 34)) < 0.1).astype(np.float32)
     rng = np.random.default_rng(100 + sum(map(ord, case)))
     return (rng.random((200, 2, 3)) < 0.3).astype(np.float32)
 

@@ -12,6 +12,8 @@ spikes = state.cache[node] (the node's output at the step),
 v = the neuron state v after the step (NIR volts; LIF/IF: LIFBoxFeedForwardState.v /
 IAFFeedForwardState.v; CubaLIF: the LIFBox part), i_syn = the CubaLIF synapse
 state (LIBoxState.v, the current before the `r` scaling) after the step.
+Case `cnn` (the paper's CNN) runs one sample at a time: Norse imports NIR
+Flatten(start_dim=0) as torch.nn.Flatten(0), which also flattens the batch axis.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BRAILLE_CASES, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import BRAILLE_CASES, CNN_CASE, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
 
 import nir  # noqa: E402
 import torch  # noqa: E402
@@ -42,16 +44,13 @@ def split_state(node_state):
     return st.v, None
 
 
-def run_case(case, reset_method=nreset.reset_value):
-    g = nir.read(str(graph_path(case.replace("_reset_subtract", ""))))
-    model = norse.torch.from_nir(g, dt=DT, ignore_warnings=True, reset_method=reset_method)
-    neurons = [n.name for n in model.execution_order
-               if type(n.elem).__name__ in ("LIFBoxCell", "IAFCell", "CubaLIF")]
-    x = case_input(case.replace("_reset_subtract", ""))
+def run_steps(model, neurons, x):
+    """One call per step carrying the executor state; arrays (T, B, *shape)."""
+    T, B = x.shape[:2]
     rec = {k: {n: [] for n in neurons} for k in ("spikes", "v", "i_syn")}
     out, state = [], None
     with torch.no_grad():
-        for t in range(x.shape[0]):
+        for t in range(T):
             y, state = model(torch.from_numpy(x[t]), state)
             out.append(y.clone())
             for n in neurons:
@@ -60,16 +59,40 @@ def run_case(case, reset_method=nreset.reset_value):
                 rec["v"][n].append(v.clone())
                 if i is not None:
                     rec["i_syn"][n].append(i.clone())
-    arrays = {"input": x, "output": torch.stack(out).numpy()}
+
+    def tb(lst):  # a batch of 1 flattened away by Flatten(0) gets its axis back
+        a = torch.stack(lst).numpy()
+        return a if a.shape[1:2] == (B,) else a.reshape(T, B, *a.shape[1:])
+
+    arrays = {"output": tb(out)}
     for k, d in rec.items():
         for n, lst in d.items():
             if lst:
-                arrays[f"{k}/{n}"] = torch.stack(lst).numpy()
+                arrays[f"{k}/{n}"] = tb(lst)
+    return arrays
+
+
+def run_case(case, reset_method=nreset.reset_value):
+    g = nir.read(str(graph_path(case.replace("_reset_subtract", ""))))
+    model = norse.torch.from_nir(g, dt=DT, ignore_warnings=True, reset_method=reset_method)
+    neurons = [n.name for n in model.execution_order
+               if type(n.elem).__name__ in ("LIFBoxCell", "IAFCell", "CubaLIF")]
+    x = case_input(case.replace("_reset_subtract", ""))
+    if case == CNN_CASE:
+        # Norse maps NIR Flatten(start_dim=0) to torch.nn.Flatten(0), which flattens the batch
+        # axis too (a batch of 2 reaches the Affine as one 256-vector): one sample at a time
+        parts = [run_steps(model, neurons, x[:, b:b + 1]) for b in range(x.shape[1])]
+        arrays = {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+    else:
+        arrays = run_steps(model, neurons, x)
+    arrays = {"input": x, **arrays}
     info = {
         "dt": DT,
         "options": f"norse.torch.from_nir(graph, dt={DT}, ignore_warnings=True, "
                    f"reset_method={reset_method.__name__}); one call per step carrying GraphExecutorState",
         "execution_order": [n.name for n in model.execution_order],
+        **({"batch": "one sample per run: Norse maps NIR Flatten(start_dim=0) to torch.nn.Flatten(0), "
+                     "which flattens the batch axis too"} if case == CNN_CASE else {}),
         "modules": {n: type(model.get_submodule(n)).__name__ for n in neurons},
         "v_units": "NIR volts (LIF/IF/CubaLIF membrane v); i_syn = CubaLIF synapse state before r scaling",
         "node_names": "executor names: NIR node names with '.' replaced by '_'",
@@ -82,7 +105,7 @@ def main():
                    notes={"execution": "torch eager, float32, CPU, 2 threads; a*b+c rounds twice",
                           "output": "key 'output' = value returned by the executor (see PLATFORMS.md: "
                                     "may be the wrong node when the DFS order ends elsewhere)"})
-    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
+    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
         rec.run(case, lambda c=case: run_case(c))
     rec.run("braille_subtract_reset_subtract",
             lambda: run_case("braille_subtract_reset_subtract", nreset.reset_subtract))

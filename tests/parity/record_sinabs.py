@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import CNN_CASE, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
 
 import nir  # noqa: E402
 import torch  # noqa: E402
@@ -55,7 +55,7 @@ def run_case(case):
     y = y[0] if isinstance(y, tuple) else y
 
     def tb(a):  # (B*T, ...) or (B, T, ...) -> (T, B, ...)
-        a = a.reshape(B, T, *a.shape[-1:]) if a.shape[0] == B * T else a
+        a = a.reshape(B, T, *a.shape[1:]) if a.shape[0] == B * T else a
         return a.transpose(0, 1).numpy()
 
     arrays = {"input": x, "output": tb(y)}
@@ -83,7 +83,7 @@ def main():
     rec = Recorder("sinabs", ["sinabs", "nir", "nirtorch", "torch", "numpy"],
                    notes={"execution": "torch eager, float32, CPU, 2 threads; whole sequence per call",
                           "output": "key 'output' = value returned by the executor"})
-    for case in ["lif_paper", "lif_paper_config"] + RANDOM_CASES:
+    for case in ["lif_paper", "lif_paper_config"] + RANDOM_CASES + [CNN_CASE]:
         rec.run(case, lambda c=case: run_case(c))
     for case in ("cubalif_chain", "recurrent"):
         rec.explain(case, "sinabs.nir has no CubaLIF mapping (_import_sinabs_module returns None "
