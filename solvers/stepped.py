@@ -21,30 +21,14 @@ from semantics.maps import Affine, Conv, Linear
 from semantics.platforms import Program
 from semantics.platforms._rules import KERNELS, float_fire, float_integrate, mul
 
+from . import _channels_last as _cl
+
 RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
 
 
-def _hwio(m, dtype):
-    return jnp.transpose(m.weight.astype(dtype), (2, 3, 1, 0))
-
-
-def _apply_map(m, x, bias, w_hwio=None, x_hwc=False):
-    """A map, with 2-d convolutions evaluated channels-last (NHWC/HWIO): XLA's CPU
-    convolution is several times faster in that layout (same arithmetic). ``w_hwio``:
-    the weight already in HWIO (transposed once, outside the loop); ``x_hwc``: ``x``
-    is already channels-last."""
-    if isinstance(m, Conv) and len(m.in_shape) == 3:
-        y = jax.lax.conv_general_dilated(
-            (x if x_hwc else jnp.transpose(x, (1, 2, 0)))[None],
-            _hwio(m, x.dtype) if w_hwio is None else w_hwio,
-            window_strides=m.stride,
-            padding=m.padding,
-            rhs_dilation=m.dilation,
-            feature_group_count=m.groups,
-            dimension_numbers=("NHWC", "HWIO", "NHWC"),
-        )
-        y = jnp.transpose(y[0], (2, 0, 1))
-        return y + jnp.reshape(m.bias, (-1, 1, 1)) if bias else y
+def _apply_map(m, x, bias):
+    """A map on one step's value in NIR's layout (2-d convolutions and pools over
+    channels-last values go through :mod:`solvers._channels_last` instead)."""
     if isinstance(m, (Affine, Linear)):
         y = jnp.matmul(x, m.weight.T.astype(x.dtype))
         return y + m.bias if (bias and isinstance(m, Affine)) else y
@@ -181,8 +165,6 @@ def _scan(arrays, dense, st, record):
     no_bias = set(st["no_bias"])
     kinds = dict(st["kinds"])
     rules = dict(st["reset_rules"])
-
-
     input_shapes = {n: x.shape[1:] for n, x in dense.items()}
     dtype = sv.dtype
 
@@ -207,11 +189,20 @@ def _scan(arrays, dense, st, record):
     delayed_edges = st["delayed_edges"]
     carried = sorted({p for (p, _) in back} | delayed_out | {p for d in delayed_in for p in preds.get(d, ())}
                      | {p for (p, _) in delayed_edges})
+    # 2-d values held channels-last inside the loop (solvers/_channels_last.py): their
+    # neurons' coefficients and states in (H, W, C), converted back after the scan
+    hwc = _cl.plan(maps, shapes, {n: (ps[:1] if n in single else ps) for n, ps in preds.items()})
+    for n in hwc & set(neurons):
+        neurons[n] = {k: _cl.coefficient(a, shapes[n]) for k, a in neurons[n].items()}
+
+    def held_shape(n):
+        return _cl.hwc_shape(out_shape(n)) if n in hwc else out_shape(n)
+
     state0 = {}
     for n, c in neurons.items():
-        z = jnp.zeros(shapes[n], dtype)
+        z = jnp.zeros(held_shape(n), dtype)
         state0[n] = {"v": c.get("v0", z) + z, "i_syn": c.get("i0", z) + z, "s": z}
-    prev0 = {p: jnp.zeros(out_shape(p), dtype) for p in carried}
+    prev0 = {p: jnp.zeros(held_shape(p), dtype) for p in carried}
 
     # dense maps fed only by external inputs are evaluated for all steps at once (one matmul);
     # convolutions stay in the loop (all-steps feature maps cost more memory traffic than they save)
@@ -238,19 +229,10 @@ def _scan(arrays, dense, st, record):
     else:
         xs = dense
     hoisted_set = set(hoisted)
-    # loop invariants prepared once, outside the scan: conv weights in HWIO, and external
-    # inputs read only by 2-d convolutions (one each) transposed channels-last for all steps
-    conv2d = {n for n, m in maps.items() if isinstance(m, Conv) and len(m.in_shape) == 3}
-    w_hwio = {n: _hwio(maps[n], dtype) for n in conv2d}
-    readers = {}
-    for d, ps in preds.items():
-        for p in (ps[:1] if d in single else ps):
-            readers.setdefault(p, []).append(d)
-    hwc_inputs = {p for p in st["inputs"] if p in xs and xs[p].ndim == 4 and readers.get(p)
-                  and all(d in conv2d and len(preds[d]) == 1 and tuple(xs[p].shape[1:]) == tuple(maps[d].in_shape) and (p, d) not in back and (p, d) not in delayed_edges
-                          and p not in delayed_out and d not in delayed_in for d in readers[p])}
-    if hwc_inputs:
-        xs = {k: (jnp.transpose(v, (0, 2, 3, 1)) if k in hwc_inputs else v) for k, v in xs.items()}
+    # the convolution kernels laid out once, outside the loop. Inputs are not transposed
+    # for all steps beforehand: a pass over every step's input through memory costs more
+    # than the in-cache per-step layout change (measured on the CNN)
+    conv_w = {n: _cl.kernel(m, dtype) for n, m in maps.items() if n in hwc and _cl.is_conv2d(m)}
 
     def spike_gain(n):
         g = neurons[n]["spike_out"]
@@ -281,15 +263,21 @@ def _scan(arrays, dense, st, record):
                 return prev[p]
             return vals[p]
 
-        def summed(n):
+        def summed(n, channels_last=False):
+            """The sum of ``n``'s inputs, channels-last where asked (else NIR's layout)."""
             total = None
             ps = preds.get(n, ())
             if n in single:
                 ps = ps[:1]
             for p in ps:
-                v = jnp.reshape(read(p, n), in_shape(n))
+                v = read(p, n)
+                if not (channels_last and p in hwc and tuple(out_shape(p)) == tuple(in_shape(n))):
+                    v = jnp.reshape(_cl.to_chw(v) if p in hwc else v, in_shape(n))
+                    v = _cl.to_hwc(v) if channels_last else v
                 total = v if total is None else total + v
-            return jnp.zeros(in_shape(n), dtype) if total is None else total
+            if total is None:
+                return jnp.zeros(_cl.hwc_shape(in_shape(n)) if channels_last else in_shape(n), dtype)
+            return total
 
         counts = {}
         for n in st["order"]:
@@ -297,14 +285,14 @@ def _scan(arrays, dense, st, record):
                 vals[n] = ext[n]
             elif n in maps:
                 m = maps[n]
-                ps = preds.get(n, ())
-                if n in conv2d and len(ps) == 1 and ps[0] in hwc_inputs:
-                    vals[n] = _apply_map(m, vals[ps[0]], bias=n not in no_bias, w_hwio=w_hwio[n], x_hwc=True)
-                    continue
-                x = summed(n)
-                vals[n] = _apply_map(m, x, bias=n not in no_bias, w_hwio=w_hwio.get(n))
+                if n in conv_w:
+                    vals[n] = _cl.conv(m, conv_w[n], summed(n, True), bias=n not in no_bias)
+                elif n in hwc:
+                    vals[n] = _cl.pool(m, summed(n, True))
+                else:
+                    vals[n] = _apply_map(m, summed(n), bias=n not in no_bias)
             elif n in neurons:
-                x = summed(n)
+                x = summed(n, n in hwc)
                 c = neurons[n]
                 if kernel == "float":
                     pend = states[n]["s"] if (st["fire_first"] and n in st["fire_after_decay"] and n in spiking) else None
@@ -334,9 +322,12 @@ def _scan(arrays, dense, st, record):
         return (states, new_prev), rec
 
     _, recs = jax.lax.scan(step, (state0, prev0), xs)
-    spikes = recs.get("spikes", {})
+    def nir_layout(n, a):  # (steps, H, W, C) -> (steps, C, H, W)
+        return _cl.to_chw(a, batch_axes=1) if n in hwc else a
+
+    spikes = {n: nir_layout(n, a) for n, a in recs.get("spikes", {}).items()}
     states = {}
     for n in neurons:
-        states[n] = {var: recs[var][n] for var in ("v", "i_syn", "v_native", "i_native") if var in recs}
+        states[n] = {var: nir_layout(n, recs[var][n]) for var in ("v", "i_syn", "v_native", "i_native") if var in recs}
     outputs = recs.get("outputs", {})
     return spikes, states, outputs
