@@ -21,6 +21,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ideal.py --out benchmarks/results/ideal_$$(hostname).json
 	test ! -f benchmarks/bench_platforms.py || $(PY) benchmarks/bench_platforms.py
+	$(PY) benchmarks/bench_conv.py
 
 # Installs the real peer frameworks (two envs under .peers/), re-records their
 # outputs into tests/golden/ and checks nirjax's platform models against them.

@@ -68,19 +68,21 @@ def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_ar
     )
 
 
-def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABLE, dtype=None, **options):
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABLE, dtype=None, unroll=None,
+            **options):
     """A compiled batch runner of ``graph`` on ``platform``: ``run = stepper(...)``;
     ``spikes, states, outputs = run({input: x})`` with ``x`` of shape
     ``(steps, batch, *shape)`` (a single array for a one-input graph); results are
     ``(steps, batch, *shape)``. The platform program is built once; each call is one
     jitted ``lax.scan`` vmapped over the batch (compiled on the first call); the program's
-    coefficients are cast and folded once, here."""
+    coefficients are cast and folded once, here. ``unroll``: steps per loop iteration
+    (None: 4 for graphs with 2-d convolutions, else 1; results do not depend on it)."""
     from ._lowering import load
     from semantics.network import Network
 
     net = graph if isinstance(graph, Network) else load(graph)
     _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **options)
-    runner = batched_runner(prog, record=record, dtype=dtype)
+    runner = batched_runner(prog, record=record, dtype=dtype, unroll=unroll)
     first = net.inputs[0]
 
     def run(inputs):

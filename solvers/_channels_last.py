@@ -15,10 +15,10 @@ multiple of the stride and cut the same way, so the convolution becomes a stride
 one over ``s_h s_w C_in`` channels with a ``ceil(k/s)`` kernel. Every output is the
 same sum of the same products (the added terms multiply exact zeros); only the
 order of the additions may differ, as it may between any two convolution
-algorithms. Measured on the 2-core CPU (B=16, 100 steps,
-``benchmarks/bench_conv.py``): 1.7x faster for C_in=2, k=5, s=2 (the NIR paper's
-CNN input layer), 3.4x for C_in=3, k=7, s=2, 1.2x for C_in=4, k=3, s=2, but
-0.35-0.6x from C_in=8 on, hence the rule.
+algorithms. Measured on the 2-core CPU (batch 16, 100 steps in a scan,
+``benchmarks/bench_conv.py``, results/conv_vm.json): 1.45x faster for C_in=2, k=5,
+s=2 (the NIR paper's CNN input layer), 2.9x for C_in=3, k=7, s=2, 1.3x for C_in=4,
+k=3, s=2, but 0.4-0.5x from C_in=8 on, hence the rule.
 """
 
 from __future__ import annotations

@@ -148,3 +148,19 @@ def test_snntorch_094_rsynaptic_resets_one_step_late():
         np.testing.assert_allclose(np.asarray(sol.states["lif1.lif"]["v_native"][t]), v, rtol=1e-9, atol=1e-9)
         s_prev = s
     assert not np.array_equal(np.asarray(sol.spikes["lif1.lif"]), np.asarray(new.spikes["lif1.lif"]))
+
+
+def test_unroll_changes_the_schedule_not_the_results():
+    """Unrolled steps (the default for 2-d convolution graphs) are the same operations in
+    the same order: every recorded value is bit-identical, also when the unroll does not
+    divide the number of steps."""
+    g = nirjax.load(PAPER / "02_cnn" / "cnn_sinabs.nir", warn=False)
+    x = (np.random.default_rng(5).random((22, 2, 2, 34, 34)) < 0.2).astype(np.float32)
+    ref = nirjax.stepper(g, "norse", dt=1e-3, dtype="float32", unroll=1)(x)
+    assert float(sum(jnp.sum(s) for s in ref[0].values())) > 0
+    for unroll in (None, 3):
+        got = nirjax.stepper(g, "norse", dt=1e-3, dtype="float32", unroll=unroll)(x)
+        for a, b in zip(jax.tree.leaves(ref), jax.tree.leaves(got)):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="unroll must be a positive"):
+        nirjax.stepper(g, "norse", dt=1e-3, unroll=0)
