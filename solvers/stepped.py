@@ -19,7 +19,7 @@ import numpy as np
 
 from semantics.maps import Affine, Conv, Linear
 from semantics.platforms import Program
-from semantics.platforms._rules import KERNELS, float_fire, float_integrate, mul
+from semantics.platforms._rules import KERNELS, float_fire, float_integrate, heaviside, mul
 
 from . import _channels_last as _cl
 
@@ -37,7 +37,7 @@ def _apply_map(m, x, bias):
 
 def _cast(program, dtype):
     return jax.tree.map(lambda a: jnp.asarray(a).astype(dtype) if jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating) else a,
-                        (program.neurons, program.maps, program.spike_value))
+                        (program.neurons, program.maps, program.spike_value, program.thresholds))
 
 
 def _fold(neurons, sv, fold):
@@ -79,9 +79,9 @@ def run_program(program: Program, dense: dict, *, record=RECORDABLE, dtype=None,
     :func:`auto_unroll` rule); the same operations in the same order, so results are
     identical, only the schedule (and compile time) changes.
     """
-    coeffs, maps, sv, static, record, dtype = _prepare(program, record, dtype, fold, unroll)
+    arrays, static, record, dtype = _prepare(program, record, dtype, fold, unroll)
     dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-    return _run((coeffs, maps, sv), dense, static, record)
+    return _run(arrays, dense, static, record)
 
 
 def auto_unroll(program: Program) -> int:
@@ -102,13 +102,13 @@ def _prepare(program, record, dtype, fold, unroll):
     if bad:
         raise ValueError(f"record may contain {RECORDABLE}, got {sorted(bad)}")
     dtype = jnp.result_type(float) if dtype is None else dtype
-    neurons, maps, sv = _cast(program, dtype)
+    neurons, maps, sv, thr = _cast(program, dtype)
     coeffs, folded = _fold(neurons, sv, fold)
     unroll = auto_unroll(program) if unroll is None else int(unroll)
     if unroll < 1:
         raise ValueError(f"unroll must be a positive number of steps (or None), got {unroll}")
     static = program.static() + (("folded", folded), ("unroll", unroll))
-    return coeffs, maps, sv, static, tuple(record), dtype
+    return (coeffs, maps, sv, thr), static, tuple(record), dtype
 
 
 def run_program_batched(program: Program, dense: dict, *, record=RECORDABLE, dtype=None, fold=True, unroll=None):
@@ -125,8 +125,8 @@ def batched_runner(program: Program, *, record=RECORDABLE, dtype=None, fold=True
     program cast, folded and flattened once, so that a call costs one ``jax.jit``
     dispatch (the compiled scan is shared by programs of the same structure).
     ``unroll=None`` applies :func:`auto_unroll` (throughput runs)."""
-    coeffs, maps, sv, static, record, dtype = _prepare(program, record, dtype, fold, unroll)
-    leaves, treedef = jax.tree.flatten((coeffs, maps, sv))
+    arrays, static, record, dtype = _prepare(program, record, dtype, fold, unroll)
+    leaves, treedef = jax.tree.flatten(arrays)
     is_arr = [isinstance(a, (jax.Array, np.ndarray)) for a in leaves]
     dyn = [a for a, k in zip(leaves, is_arr) if k]
     fixed = tuple((i, a) for i, (a, k) in enumerate(zip(leaves, is_arr)) if not k)
@@ -135,7 +135,7 @@ def batched_runner(program: Program, *, record=RECORDABLE, dtype=None, fold=True
     except TypeError:  # unhashable non-array leaves: the filtered jit handles them
         def run(dense):
             dense = {k: jnp.asarray(v, dtype) for k, v in dense.items()}
-            return _run_batched_jit((coeffs, maps, sv), dense, static, record)
+            return _run_batched_jit(arrays, dense, static, record)
         return run
 
     def run(dense):
@@ -169,7 +169,7 @@ def _run(arrays, dense, static, record):
 
 
 def _scan(arrays, dense, st, record):
-    coeffs, maps, sv = arrays
+    coeffs, maps, sv, thr = arrays
     consts, shapes, sv_const = st["folded"]
     consts = dict(consts)
     neurons = {n: {**dict(consts[n]), **coeffs[n]} for n in dict(shapes)}
@@ -186,12 +186,20 @@ def _scan(arrays, dense, st, record):
     rules = dict(st["reset_rules"])
     input_shapes = {n: x.shape[1:] for n, x in dense.items()}
     dtype = sv.dtype
+    # Delay nodes: (steps per element, or one int when uniform; the longest); Threshold nodes
+    delays = {}
+    for d, shape, steps in st["delay_steps"]:
+        k = np.asarray(steps, dtype=np.int32).reshape(shape)
+        delays[d] = (int(k.flat[0]) if k.size and np.all(k == k.flat[0]) else jnp.asarray(k), int(k.max(initial=0)))
+    elem_shapes = {**{d: tuple(shape) for d, shape, _ in st["delay_steps"]}, **{n: tuple(a.shape) for n, a in thr.items()}}
 
     def out_shape(n):
         if n in maps:
             return maps[n].out_shape
         if n in shapes:
             return shapes[n]
+        if n in elem_shapes:
+            return elem_shapes[n]
         if n in input_shapes:
             return input_shapes[n]
         return dict(st["output_shapes"])[n]
@@ -201,6 +209,8 @@ def _scan(arrays, dense, st, record):
             return dict(st["output_shapes"])[n]
         if n in maps:
             return maps[n].in_shape
+        if n in elem_shapes:
+            return elem_shapes[n]
         return shapes[n]
 
     # values read across steps: sources of back edges and delayed nodes
@@ -264,9 +274,14 @@ def _scan(arrays, dense, st, record):
             return mul(spike_gain(n), cnt)
         return mul(neurons[n].get("v_unit", 1.0), state["v"])
 
+    # carried by Delay nodes (their last inputs, newest first) and Threshold nodes (last input)
+    elem0 = {"dly": {d: jnp.zeros((K, *elem_shapes[d]), dtype) for d, (_, K) in delays.items() if K > 0},
+             "thr": {n: jnp.zeros(elem_shapes[n], dtype) for n in thr}}
+
     def step(carry, ext):
-        states, prev = carry
+        states, prev, elem = carry
         states = dict(states)
+        new_elem = {"dly": dict(elem["dly"]), "thr": dict(elem["thr"])}
         vals = {}
         if st["fire_first"]:
             for n in neurons:
@@ -326,21 +341,36 @@ def _scan(arrays, dense, st, record):
                 counts[n] = cnt
                 if not st["fire_first"]:
                     vals[n] = neuron_out(n, cnt, states[n])
+            elif n in delays:  # y_t = x_{t-k}: whole steps (the platform refuses other delays)
+                x = summed(n)
+                k, K = delays[n]
+                if K == 0:
+                    vals[n] = x
+                    continue
+                stack = jnp.concatenate([x[None], elem["dly"][n]], axis=0)
+                vals[n] = stack[k] if isinstance(k, int) else jnp.take_along_axis(stack, k[None], axis=0)[0]
+                new_elem["dly"][n] = stack[:K]
+            elif n in thr:  # one spike where the input rises from below to at or above the threshold
+                x = summed(n)
+                below = jax.lax.stop_gradient((elem["thr"][n] < thr[n]).astype(dtype))
+                counts[n] = heaviside(x - thr[n], True) * below
+                new_elem["thr"][n] = x
+                vals[n] = mul(sv_const if sv_const is not None else sv, counts[n])
             elif n in st["outputs"]:
                 vals[n] = summed(n)
         new_prev = {p: vals[p] for p in carried}
         rec = {}
         if "spikes" in record:
-            rec["spikes"] = {n: counts[n] for n in spiking}
+            rec["spikes"] = {n: counts[n] for n in (*spiking, *thr)}
         for var, key, unit in (("v", "v", "v_unit"), ("i_syn", "i_syn", "i_unit"),
                                ("v_native", "v", None), ("i_native", "i_syn", None)):
             if var in record:
                 rec[var] = {n: mul(neurons[n][unit], states[n][key]) if unit else states[n][key] for n in neurons}
         if "outputs" in record:
             rec["outputs"] = {n: vals[n] for n in st["outputs"]}
-        return (states, new_prev), rec
+        return (states, new_prev, new_elem), rec
 
-    _, recs = jax.lax.scan(step, (state0, prev0), xs, unroll=st["unroll"])
+    _, recs = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=st["unroll"])
     def nir_layout(n, a):  # (steps, H, W, C) -> (steps, C, H, W)
         return _cl.to_chw(a, batch_axes=1) if n in hwc else a
 

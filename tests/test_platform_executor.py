@@ -164,3 +164,73 @@ def test_unroll_changes_the_schedule_not_the_results():
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="unroll must be a positive"):
         nirjax.stepper(g, "norse", dt=1e-3, unroll=0)
+
+
+def _chain(delay=None, threshold=None, n_in=2):
+    """input -> [Delay | Threshold] -> output (per-element parameters)."""
+    mid = nir.Delay(delay=np.asarray(delay)) if delay is not None else nir.Threshold(threshold=np.asarray(threshold))
+    return nirjax.load(nir.NIRGraph(
+        nodes={"input": nir.Input(input_type={"input": np.array([n_in])}), "mid": mid,
+               "output": nir.Output(output_type={"output": np.array([n_in])})},
+        edges=[("input", "mid"), ("mid", "output")]))
+
+
+@pytest.mark.parametrize("platform", ["euler", "zoh"])
+def test_stepped_delay_is_a_whole_step_shift(platform):
+    """y_t = x_{t-k} with k = delay/dt per element (0 before the first step), the
+    stepped form of y(t) = x(t - delay)."""
+    dt = 1e-3
+    x = np.random.default_rng(1).random((12, 3))
+    sol = nirjax.simulate(_chain(delay=[3e-3, 0.0, 5e-3], n_in=3), x, dt=dt, platform=platform)
+    y = np.asarray(sol.stats["outputs"]["output"])
+    for e, k in enumerate((3, 0, 5)):
+        np.testing.assert_array_equal(y[:, e], np.concatenate([np.zeros(k), x[: len(x) - k, e]]))
+    with pytest.raises(nirjax.UnsupportedError, match=r"Delay node 'mid': delay 0.00025 s is 0.25 steps of dt=0.001"):
+        nirjax.simulate(_chain(delay=[2.5e-4, 0.0]), x[:, :2], dt=dt, platform=platform)
+
+
+def test_stepped_delay_in_a_spiking_chain_shifts_the_downstream_raster():
+    """LIF -> Delay(k dt) -> Affine -> LIF: the second layer sees the first layer's spikes
+    k steps late; with zero initial state its raster is the undelayed one shifted by k."""
+    def graph(k):
+        nodes = {
+            "input": nir.Input(input_type={"input": np.array([1])}),
+            "fc1": nir.Affine(weight=np.array([[3.0]]), bias=np.array([0.0])),
+            "lif1": nir.LIF(tau=np.array([2e-3]), r=np.array([1.0]), v_leak=np.array([0.0]),
+                            v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
+            "fc2": nir.Affine(weight=np.array([[2.5e3]]), bias=np.array([0.0])),
+            "lif2": nir.LIF(tau=np.array([5e-3]), r=np.array([1.0]), v_leak=np.array([0.0]),
+                            v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
+            "output": nir.Output(output_type={"output": np.array([1])}),
+        }
+        edges = [("input", "fc1"), ("fc1", "lif1"), ("fc2", "lif2"), ("lif2", "output")]
+        if k:
+            nodes["dly"] = nir.Delay(delay=np.array([k * 1e-4]))
+            edges += [("lif1", "dly"), ("dly", "fc2")]
+        else:
+            edges += [("lif1", "fc2")]
+        return nirjax.load(nir.NIRGraph(nodes=nodes, edges=edges))
+
+    x = (np.random.default_rng(2).random((300, 1)) < 0.5) * 1.0
+    ref = nirjax.simulate(graph(0), x, dt=1e-4, platform="euler", spike_area=1e-4)
+    got = nirjax.simulate(graph(7), x, dt=1e-4, platform="euler", spike_area=1e-4)
+    s0, s7 = np.asarray(ref.spikes["lif2"][:, 0]), np.asarray(got.spikes["lif2"][:, 0])
+    assert s0.sum() > 3
+    np.testing.assert_array_equal(np.asarray(got.spikes["lif1"]), np.asarray(ref.spikes["lif1"]))
+    np.testing.assert_array_equal(s7, np.concatenate([np.zeros(7), s0[:-7]]))
+
+
+def test_stepped_threshold_fires_on_upward_crossings():
+    """One spike (value q/dt: the ideal model's area q) in each step where the input
+    goes from below the threshold to at or above it; the input before step 0 is 0."""
+    x = np.array([[0.6, 0.0], [0.7, 0.2], [0.2, 0.5], [0.5, 0.4], [0.5, 0.9], [0.1, 0.9], [0.9, 0.1]])
+    th = np.array([0.5, 0.5])
+    sol = nirjax.simulate(_chain(threshold=th), x, dt=1e-3, platform="zoh", spike_area=2e-3)
+    prev = np.vstack([np.zeros((1, 2)), x[:-1]])
+    expected = ((prev < th) & (x >= th)).astype(float)
+    np.testing.assert_array_equal(np.asarray(sol.spikes["mid"]), expected)
+    np.testing.assert_allclose(np.asarray(sol.stats["outputs"]["output"]), expected * 2e-3 / 1e-3, rtol=1e-15)
+    with pytest.raises(nirjax.UnsupportedError, match="order='fire_first' cannot run node 'mid' \\(Threshold\\)"):
+        nirjax.simulate(_chain(threshold=th), x, dt=1e-3, platform="euler", order="fire_first")
+    with pytest.raises(nirjax.UnsupportedError, match="'mid' \\(Threshold\\).*snnTorch"):
+        nirjax.simulate(_chain(threshold=th), x, dt=1e-3, platform="snntorch")

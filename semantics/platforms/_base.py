@@ -121,7 +121,7 @@ class Platform:
     reset_options: tuple = ()
     """The resets a user may select with ``simulate(..., reset=...)`` (empty: fixed)."""
     supported: tuple = ("LIF", "IF", "LI", "I", "CubaLIF", "CubaLI",
-                        "Affine", "Linear", "Scale", "Conv", "Pool2d", "Flatten", "Identity")
+                        "Affine", "Linear", "Scale", "Conv", "Pool2d", "Flatten", "Identity", "Threshold", "Delay")
     units: str = "NIR volts"
 
     # -- axes ---------------------------------------------------------------
@@ -177,6 +177,12 @@ class Platform:
                     f"{self.reject_reason(kind)}"
                 )
             self.check_node(net, name, node)
+            if kind in ("Threshold", "Delay") and self.order == "fire_first":
+                raise PlatformError(
+                    f"Platform {self.name!r} with order='fire_first' cannot run node {name!r} ({kind}): that order "
+                    "sums every map before any neuron fires, which leaves no place for a node that reads and "
+                    "emits within the step. Use order='integrate_fire_reset'."
+                )
 
     def check_axes(self):
         """Raise for axis combinations the platform's rules cannot express."""
@@ -393,6 +399,10 @@ class Platform:
             multi_spike=int(self.spikes_per_step) > 1,
             reset_rules=tuple((n, self.reset_for(net.nodes[n], reset_rule)) for n in net.neurons),
             bounded=_any_bound(neurons),
+            thresholds={n: jnp.asarray(net.nodes[n].threshold, dtype=jnp.result_type(float))
+                        + jnp.zeros(net.nodes[n].shape, dtype=jnp.result_type(float)) for n in net.thresholds},
+            delay_steps=tuple((d, tuple(net.nodes[d].shape), _whole_steps(d, net.nodes[d].delay, dt))
+                              for d in net.delays),
         )
 
     def drop_back_bias(self):
@@ -441,12 +451,15 @@ class Platform:
         raise ValueError(f"unknown latency {lat!r}")
 
 
+ARRAY_FIELDS = ("neurons", "maps", "spike_value", "thresholds")
+
+
 @dataclasses.dataclass(frozen=True)
 class Program:
     """A graph compiled for one platform: what the stepped executor runs.
 
-    Array fields (``neurons``, ``maps``, ``spike_value``) are a pytree; the rest
-    is static wiring. ``order`` lists every node (inputs, maps, neurons) in
+    Array fields (``neurons``, ``maps``, ``spike_value``, ``thresholds``) are a pytree;
+    the rest is static wiring. ``order`` lists every node (inputs, maps, neurons) in
     evaluation order; an edge ``(src, dst)`` in ``back`` reads ``src``'s value of
     the previous step; consumers read the previous-step output of the nodes in
     ``delayed_outputs``; every in-edge of a neuron in ``delayed_inputs`` reads the
@@ -475,20 +488,26 @@ class Program:
     delayed_edges: frozenset = frozenset()
     """Edges ``(src, dst)`` that read the previous step (a back edge is never delayed twice)."""
     late_reset: bool = True
+    """Whether any neuron may reset one step late (else the executor skips that path)."""
     multi_spike: bool = True
+    """Whether any neuron may emit several spikes per step (else the count path is skipped)."""
     reset_rules: tuple = ()
     """(neuron, rule) pairs: the reset of each neuron node, static (empty: read ``reset_mode``)."""
     bounded: bool = True
     """Whether any neuron has a floor or saturation (else the executor skips the clip)."""
-    """Whether any neuron may emit several spikes per step (else the count path is skipped)."""
-    """Whether any neuron may reset one step late (else the executor skips that path)."""
+    thresholds: dict = dataclasses.field(default_factory=dict)
+    """Threshold node -> its threshold (array, part of the pytree): one spike in the step
+    where the input rises from below to at or above it."""
+    delay_steps: tuple = ()
+    """(Delay node, shape, whole steps per element as a nested tuple): the node outputs its
+    input of that many steps earlier (0 before the first step)."""
 
     def preds(self, name):
         return dict(self.predecessors).get(name, ())
 
     def static(self):
         return tuple((f.name, getattr(self, f.name)) for f in dataclasses.fields(self)
-                     if f.name not in ("neurons", "maps", "spike_value"))
+                     if f.name not in ARRAY_FIELDS)
 
 
 def _kind(node):
@@ -589,3 +608,26 @@ def _any_bound(neurons) -> bool:
             if isinstance(a, jax.core.Tracer) or np.any(np.isfinite(np.asarray(a))):
                 return True
     return False
+
+
+def _whole_steps(name, delay, dt):
+    """A Delay node's delay in whole steps of ``dt`` (per element, as a nested tuple). A
+    time-stepped model can only delay by whole steps: anything else is refused, not rounded."""
+    if isinstance(delay, jax.core.Tracer):
+        raise PlatformError(f"Delay node {name!r}: a time-stepped model needs a concrete delay (its buffer "
+                            "length is static); do not trace the delay through jit/vmap/grad.")
+    d = np.asarray(delay, dtype=float)
+    k = d / dt
+    steps = np.rint(k)
+    bad = np.abs(k - steps) > 1e-9 * np.maximum(1.0, np.abs(k))
+    if np.any(bad) or np.any(steps < 0):
+        i = int(np.flatnonzero(bad | (steps < 0))[0]) if d.ndim else 0
+        raise PlatformError(
+            f"Delay node {name!r}: delay {d.flat[i]:.6g} s is {k.flat[i]:.6g} steps of dt={dt:g} s; a time-stepped "
+            "model delays by whole steps only. Choose a dt that divides every delay of the node."
+        )
+    return _nested_tuple(steps.astype(int).tolist())
+
+
+def _nested_tuple(x):
+    return tuple(_nested_tuple(e) for e in x) if isinstance(x, list) else x
