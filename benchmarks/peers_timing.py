@@ -163,7 +163,8 @@ def spyx_parts(results, xb, xc, repeats):
           max(2, repeats // 2),
           "nnx.jit(spyx.nn.run) over lax.scan; first call includes from_nir and compile; input fed "
           "channels-last (T, B, 34, 34, 2) as Spyx convolutions require (its Flatten is then in HWC "
-          "order, so outputs are not those of the NIR graph: timing only)")
+          "order, so outputs differ from the NIR graph's; nirjax's spyx model reproduces them with its "
+          "flatten_channels_last quirk, tests/golden/spyx/cnn.npz)")
 
 
 def machine():

@@ -63,3 +63,12 @@ def test_ideal_model_does_not_match_golden(fw, case):
         if np.any(sp != z[f"spikes/{g}"][:, 0]) or np.any(np.abs(np.asarray(ideal.states[n]["v"]) - ref_nir) > tol):
             differs = True
     assert differs, f"the ideal model matches {fw}/{case}: the parity test would not discriminate"
+
+
+def test_spyx_matches_on_the_cnn_only_with_its_channels_last_flatten():
+    """Negative control for the spyx-1.0.0 Flatten quirk: with NIR's flatten order the
+    convolutional layers still match Spyx, every layer after the Flatten does not."""
+    z, sol, net = P.run_case("spyx", "cnn", SHARED, dtype="float32", options={"flatten_channels_last": False})
+    res = P.compare(z, sol, net)
+    assert all(res[n][0] == 0 for n in ("1", "3", "6"))
+    assert res["10"][0] > 0 and res["12"][0] > 0

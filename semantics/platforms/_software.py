@@ -12,7 +12,7 @@ import dataclasses
 import jax.numpy as jnp
 import numpy as np
 
-from ..maps import Affine, Linear
+from ..maps import Affine, Flatten, Linear
 from ..neurons import IF, LIF, CubaLIF
 from ._base import Platform, PlatformError, kind_of
 
@@ -295,17 +295,38 @@ class Spyx(Platform):
     names it in ``quirks()``; ``False`` runs every branch)."""
     drop_rec_bias: bool = True
     """spyx-1.0.0 quirk: a recurrent CubaLIF (RCuBaLIF) drops the bias of W_rec."""
+    flatten_channels_last: bool = True
+    """spyx-1.0.0 quirk: its tensors are channels-last (``nnx.Conv``), so ``Flatten`` turns a
+    ``(C, H, W)`` value into ``(H, W, C)`` order while the next Affine keeps NIR's
+    channels-first weight columns (``spyx/nir.py`` does not permute them)."""
 
     def quirks(self):
         return {"spyx-1.0.0 drops the W_rec bias": self.drop_rec_bias,
                 "spyx-1.0.0 follows only the first out-edge chain": self.follow_first_chain,
+                "spyx-1.0.0 flattens (C, H, W) in channels-last order": self.flatten_channels_last,
                 "spyx-0.1.x scales incoming weights by dt/tau": self.input_scale == "gain_only"}
+
+    def check_node(self, net, name, node):
+        super().check_node(net, name, node)
+        if self.flatten_channels_last and isinstance(node, Flatten) and len(node.in_shape) == 3 \
+                and len(node.out_shape) != 1:
+            raise PlatformError(
+                f"Spyx 1.0.0 cannot run node {name!r} (Flatten {node.in_shape} -> {node.out_shape}): its Flatten "
+                "merges every axis of a channels-last value; a partial flatten has no Spyx equivalent."
+            )
+
+    def maps(self, net, dt):
+        m = super().maps(net, dt)
+        if not self.flatten_channels_last:
+            return m
+        return {n: (Flatten(in_shape=f.in_shape, out_shape=f.out_shape, channels_last=True)
+                    if isinstance(f, Flatten) and len(f.in_shape) == 3 else f) for n, f in m.items()}
 
     def single_input(self, net):
         return _single_input_nodes(net) if self.follow_first_chain else ()
 
     def quirk_switches(self):
-        return {"follow_first_chain": False, "drop_rec_bias": False}
+        return {"follow_first_chain": False, "drop_rec_bias": False, "flatten_channels_last": False}
 
     def reject_reason(self, kind):
         return f"Spyx 1.0.0 silently drops {kind} nodes as identity; nirjax refuses instead of approximating."

@@ -14,6 +14,8 @@ and states (must be identical). Layers are named by the NIR node they were built
 from (Spyx follows the first out-edge chain from 'input'; other nodes are
 silently dropped - listed in the manifest as `dropped_nodes`).
 Units: NIR volts as Spyx sees them (r, w_in ignored: v = beta*v + x).
+Case `cnn`: the input is fed channels-last (T, B, H, W, C), as Spyx's nnx.Conv
+needs; conv-layer states and spikes are stored back in NIR layout (T, B, C, H, W).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BRAILLE_CASES, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import BRAILLE_CASES, CNN_CASE, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -52,10 +54,16 @@ def layer_names(g):
     return names, g
 
 
+def nir_layout(a):
+    """(T, B, H, W, C) channels-last (Spyx) -> (T, B, C, H, W) (NIR); other ranks unchanged."""
+    return np.moveaxis(a, -1, 2) if a.ndim == 5 else a
+
+
 def run_case(case):
     path = str(graph_path(case))
     x = case_input(case)
-    xj = jnp.asarray(x)
+    # Spyx convolutions are channels-last (nnx.Conv): a user feeds (T, B, H, W, C)
+    xj = jnp.asarray(np.ascontiguousarray(np.moveaxis(x, 2, -1)) if x.ndim == 5 else x)
     model, (out, states) = spyx.nir.from_nir(nir.read(path), xj, dt=DT, return_all_states=True)
     names, g2 = layer_names(nir.read(path))
     layers = list(model.layers)
@@ -89,8 +97,8 @@ def run_case(case):
         kinds[n] = kind
         if kind not in NEURONS:
             continue
-        st = np.asarray(states[i])
-        arrays[f"spikes/{n}"] = np.asarray(layer_outs[i])
+        st = nir_layout(np.asarray(states[i]))
+        arrays[f"spikes/{n}"] = nir_layout(np.asarray(layer_outs[i]))
         if kind in ("CuBaLIF", "RCuBaLIF"):
             v, cur = np.split(st, 2, axis=-1)
             arrays[f"v/{n}"] = v
@@ -106,6 +114,8 @@ def run_case(case):
         "v_units": "NIR volts as Spyx integrates them (r, w_in ignored); v after the step "
                    "(spikes are fired from the previous step's v)",
         "node_names": "NIR node names; an RNN cycle lif1.lif<->lif1.w_rec becomes layer 'lif1'",
+        **({"layout": "input fed channels-last (T, B, H, W, C) as Spyx's nnx.Conv needs; stored (and "
+                      "states/spikes of conv layers) in NIR layout (T, B, C, H, W)"} if x.ndim == 5 else {}),
     }
     return arrays, info
 
@@ -116,7 +126,7 @@ def main():
                           "XLA_FLAGS": os.environ["XLA_FLAGS"],
                           "fma": "FMA contraction disabled by XLA_FLAGS (torch-like two roundings)",
                           "output": "key 'output' = from_nir outputs (last layer)"})
-    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
+    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
         rec.run(case, lambda c=case: run_case(c))
     rec.write()
 
