@@ -122,7 +122,9 @@ class Norse(Platform):
     v = v + (dt/tau_mem)((r I + v_leak) - v)`` with the new I; reset to 0
     (``reset="subtract"`` = ``reset_method=reset_subtract``). Executor: nirtorch
     GraphExecutor, DFS pre-order (the late branch of a diamond joins one step
-    late), back edges +1.
+    late), back edges +1. Norse imports NIR ``Flatten(start_dim=0)`` as
+    ``torch.nn.Flatten(0)``, which also merges the batch axis, so a batched CNN fails
+    in Norse; the model runs each sample as Norse runs a batch of one.
     """
 
     name: str = "norse"
