@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from semantics.maps import Conv, conv_out_shape  # noqa: E402
-from solvers import _channels_last as cl  # noqa: E402
+from nirjax.semantics.maps import Conv, conv_out_shape  # noqa: E402
+from nirjax.solvers import _channels_last as cl  # noqa: E402
 
 CASES = [  # (C_in, H, kernel, stride, C_out)
     (2, 34, 5, 2, 16), (2, 64, 3, 2, 16), (4, 32, 3, 2, 16), (8, 32, 3, 2, 32),

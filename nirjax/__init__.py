@@ -6,8 +6,8 @@ platform is from it.
     sol.spike_times["1"], sol.states["1"]["v"]
 """
 
-from semantics.network import Network as Graph
-from solvers import RESULTS as RESULTS, Solution as Solution
+from .semantics.network import Network as Graph
+from .solvers import RESULTS as RESULTS, Solution as Solution
 
 from ._errors import (
     AlgebraicLoopError as AlgebraicLoopError,

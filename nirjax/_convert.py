@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import nir
 import numpy as np
 
-from semantics import events, maps, neurons
+from .semantics import events, maps, neurons
 
 from ._errors import ParameterError, ShapeMismatchError, UnknownNodeError
 from ._reading import unknown_msg

@@ -1,5 +1,7 @@
 """Exceptions and warnings. Every message names what is wrong and what to do."""
 
+from .semantics.errors import PlatformError as PlatformError, UnsupportedError as UnsupportedError
+
 
 class GraphError(ValueError):
     """A NIR graph nirjax cannot give a meaning to."""
@@ -31,10 +33,6 @@ class AlgebraicLoopError(GraphError):
 
 class MissingPortError(GraphError):
     """The graph has no Input or no Output node, or an input was not supplied."""
-
-
-class UnsupportedError(ValueError):
-    """The graph is valid but the chosen method or platform cannot run it."""
 
 
 class SpikeAreaHint(UserWarning):

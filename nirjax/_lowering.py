@@ -15,8 +15,8 @@ import warnings
 import nir
 import numpy as np
 
-from semantics import maps, neurons
-from semantics.network import Network
+from .semantics import maps, neurons
+from .semantics.network import Network
 
 from ._convert import build_dynamic, build_map, declared_shape
 from ._errors import (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from semantics import platforms as _platforms
-from solvers import RESULTS, Solution
-from solvers.stepped import RECORDABLE, batched_runner, run_program, run_program_batched
+from .semantics import platforms as _platforms
+from .solvers import RESULTS, Solution
+from .solvers.stepped import RECORDABLE, batched_runner, run_program, run_program_batched
 
 from ._errors import UnsupportedError
 
@@ -78,7 +78,7 @@ def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABL
     coefficients are cast and folded once, here. ``unroll``: steps per loop iteration
     (None: 4 for graphs with 2-d convolutions, else 1; results do not depend on it)."""
     from ._lowering import load
-    from semantics.network import Network
+    from .semantics.network import Network
 
     net = graph if isinstance(graph, Network) else load(graph)
     _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **options)

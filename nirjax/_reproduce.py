@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
-import pathlib
 
 _SCRIPTS = {"lif": ("01_lif", "lif.py")}
 
 
 def _load(which):
+    """Import a reproduction script from the installed ``nirjax.reproductions`` package
+    (the ``paper_reproductions/`` folder of the source tree): no source checkout needed."""
     if which not in _SCRIPTS:
         raise ValueError(f"Unknown reproduction {which!r}; known: {sorted(_SCRIPTS)}.")
     folder, fname = _SCRIPTS[which]
-    path = pathlib.Path(__file__).resolve().parents[1] / "paper_reproductions" / folder / fname
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} is missing: `nirjax reproduce` runs from a source checkout (pip install -e .)."
-        )
-    spec = importlib.util.spec_from_file_location(f"nirjax_repro_{which}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    res = importlib.resources.files("nirjax.reproductions") / folder / fname
+    with importlib.resources.as_file(res) as path:
+        spec = importlib.util.spec_from_file_location(f"nirjax_repro_{which}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
     return mod
 
 

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from semantics.network import Network
+from .semantics.network import Network
 
 from ._lowering import load
 from ._simulate import simulate

@@ -14,8 +14,8 @@ import os
 import nir
 import numpy as np
 
-from semantics import maps
-from semantics.network import Network
+from .semantics import maps
+from .semantics.network import Network
 
 from ._convert import _DYNAMIC
 from ._errors import UnsupportedError

@@ -28,7 +28,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from semantics.maps import Conv, Pool2d
+from ..semantics.maps import Conv, Pool2d
 
 S2D_MAX_CHANNELS = 8  # space-to-depth only below this many input channels (measured, see above)
 

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from semantics.neurons import CubaLIF, IF
+from ..semantics.neurons import CubaLIF, IF
 
 from ._results import RESULTS
 from ._roots import first_root

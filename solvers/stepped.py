@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from semantics.maps import Affine, Conv, Linear
-from semantics.platforms import Program
-from semantics.platforms._rules import KERNELS, float_fire, float_integrate, heaviside, mul
+from ..semantics.maps import Affine, Conv, Linear
+from ..semantics.platforms import Program
+from ..semantics.platforms._rules import KERNELS, float_fire, float_integrate, heaviside, mul
 
 from . import _channels_last as _cl
 

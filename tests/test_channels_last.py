@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import nirjax
-from semantics.maps import Conv, Pool2d, conv_out_shape, pool_out_shape
-from solvers import _channels_last as cl
+from nirjax.semantics.maps import Conv, Pool2d, conv_out_shape, pool_out_shape
+from nirjax.solvers import _channels_last as cl
 
 
 def _conv_reference(x, w, b, stride, padding, dilation, groups):

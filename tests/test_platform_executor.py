@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nirjax
-from semantics import platforms as P
+from nirjax.semantics import platforms as P
 
 from conftest import PAPER
 

@@ -32,14 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..errors import PlatformError
 from ..events import Delay, Threshold
 from ..maps import Affine, Conv, Flatten, Identity, Linear, Map, Pool2d, Scale
 from ..neurons import IF, LI, LIF, CubaLI, CubaLIF, I
 from ..trajectory import phi
-
-
-class PlatformError(ValueError):
-    """A valid graph the platform cannot run (the message names node and rule)."""
 
 
 AXES = (
