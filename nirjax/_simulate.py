@@ -20,14 +20,17 @@ def simulate(
     method: str = "exact",
     platform: str | None = None,
     max_spikes: int | None = None,
-    max_events: int = 256,
+    max_events: int | None = None,
     max_cascade: int = 64,
     max_delayed: int = 64,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
+    rtol: float | None = None,
+    atol: float | None = None,
     max_rk_steps: int = 4096,
     autodiff: str = "reverse",
     throw: bool = True,
+    initial_state=None,
+    record=None,
+    decompose: bool = True,
     **platform_options,
 ):
     """Simulate ``graph`` on ``inputs``.
@@ -68,6 +71,11 @@ def simulate(
     if platform is not None:
         from ._platform_api import simulate_platform
 
+        if record is not None:
+            platform_options["record"] = record
+        if initial_state is not None:
+            platform_options["initial_state"] = initial_state
+
         return simulate_platform(net, dense, diracs, platform=platform, dt=dt, t0=t0, n_steps=n_steps,
                                  spike_area=spike_area, reset=reset, **platform_options)
     if platform_options:
@@ -75,4 +83,5 @@ def simulate(
     return run_ideal(net, dense, diracs, t0=t0, dt=dt, n_steps=n_steps, spike_area=spike_area, reset=reset,
                      method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
                      max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
-                     autodiff=autodiff, throw=throw)
+                     autodiff=autodiff, throw=throw, initial_state="rest" if initial_state is None else initial_state, record=record,
+                     decompose=decompose)

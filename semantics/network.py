@@ -63,12 +63,15 @@ class Network(eqx.Module):
         return tuple(n for n in self.nodes if not isinstance(self.nodes[n], Map)) + self.outputs
 
     # -- signals --------------------------------------------------------------
-    def _propagate(self, values, use_bias):
+    def _propagate(self, values, use_bias, only=None):
         """Evaluate the maps in topological order. A map none of whose
         predecessors carries a value is skipped (it emits nothing, or only its
-        bias when ``use_bias``), so impulses only touch the maps they reach."""
+        bias when ``use_bias``), so impulses only touch the maps they reach.
+        ``only``: evaluate just these maps (the others are not needed)."""
         values = dict(values)
         for name in self.map_order:
+            if only is not None and name not in only:
+                continue
             m = self.nodes[name]
             if any(values.get(p) is not None for p in self.preds(name)):
                 x = self._sum_in(values, name, m.in_shape)
@@ -107,6 +110,27 @@ class Network(eqx.Module):
         (node name -> areas of the impulses it emits at this instant)."""
         values = self._propagate(sources, use_bias=False)
         return {n: self._sum_in(values, n, self._in_shape(n)) for n in self.consumers()}
+
+    def signals_into(self, values, targets, *, use_bias):
+        """The summed input signal of each node in ``targets`` (neurons, Threshold,
+        Delay, outputs) given the outputs ``values`` of some sources (name -> array;
+        absent sources carry nothing). Only the maps on map-only paths into
+        ``targets`` are evaluated; ``use_bias`` adds the map biases (continuous
+        signals), without it the values are impulse areas."""
+        only = self.maps_into(targets)
+        vals = self._propagate(values, use_bias, only=only)
+        return {n: self._sum_in(vals, n, self._in_shape(n)) for n in targets}
+
+    def maps_into(self, targets):
+        """The maps on map-only paths into ``targets`` (a set of names)."""
+        seen, stack = set(), [p for t in targets for p in self.preds(t)]
+        while stack:
+            p = stack.pop()
+            if p in seen or p not in self.nodes or not isinstance(self.nodes[p], Map):
+                continue
+            seen.add(p)
+            stack.extend(self.preds(p))
+        return seen
 
     def _in_shape(self, name):
         if name in self.outputs:

@@ -13,6 +13,7 @@ I and IF), the state reached with no input.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 import equinox as eqx
@@ -23,13 +24,35 @@ from .trajectory import ExpTrajectory, phi
 
 
 class Neuron(Elementwise):
-    """A node with state. Subclasses are final and name their state variables."""
+    """A node with state. Subclasses are final and name their state variables.
+
+    ``time_constants`` names the parameters that must be positive (seconds); every other
+    array parameter must be finite. :meth:`invalid_parameters` checks both on (possibly
+    traced) values, so a parameter that becomes invalid during training or in a sweep is
+    reported by name.
+    """
 
     state_vars: ClassVar[tuple[str, ...]] = ("v",)
     spiking: ClassVar[bool] = False
+    time_constants: ClassVar[tuple[str, ...]] = ()
 
     def _zeros(self):
         return jnp.zeros(self.shape, dtype=jnp.result_type(float))
+
+    def parameters(self) -> dict:
+        """The NIR parameters (array fields) by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "shape"}
+
+    def invalid_parameters(self) -> dict:
+        """``{name: (bool scalar, requirement)}``: whether any element of the parameter is
+        invalid (non-finite; a time constant <= 0), and what a valid value is."""
+        out = {}
+        for name, p in self.parameters().items():
+            if name in self.time_constants:
+                out[name] = (jnp.any(~(jnp.isfinite(p) & (p > 0))), "a finite time constant > 0 (seconds)")
+            else:
+                out[name] = (jnp.any(~jnp.isfinite(p)), "a finite number")
+        return out
 
     def init(self) -> dict:
         raise NotImplementedError
@@ -50,9 +73,34 @@ class Neuron(Elementwise):
 
 
 class SpikingNeuron(Neuron):
-    """Emits Dirac spikes when ``v`` reaches ``v_threshold``; then resets."""
+    """Emits Dirac spikes when ``v`` reaches ``v_threshold``; then resets.
+
+    A concrete subclass declares ``trajectory_kind``, the form of its threshold function
+    between events (:mod:`semantics.trajectory`), which tells a solver how to find its
+    first root exactly:
+
+    * ``"linear"``: ``g(s) = c1 + slope s`` (IF); explicit root, monotone;
+    * ``"exp"``: ``g(s) = c0 + c1 exp(-a s)`` (LIF); explicit root, monotone;
+    * ``"exp2"``: ``g(s) = c0 + exp(-a s) (c1 + c2 s phi(-delta s))`` (CubaLIF); at most
+      one extremum, so two monotone brackets.
+
+    A new neuron type without it is refused when the class is defined (a solver must
+    never guess LIF's root for it).
+    """
 
     spiking: ClassVar[bool] = True
+    trajectory_kind: ClassVar[str]
+    TRAJECTORY_KINDS: ClassVar[tuple[str, ...]] = ("linear", "exp", "exp2")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("trajectory_kind", getattr(cls, "trajectory_kind", None))
+        if kind not in SpikingNeuron.TRAJECTORY_KINDS:
+            raise TypeError(
+                f"Spiking neuron class {cls.__name__} must declare trajectory_kind as one of "
+                f"{SpikingNeuron.TRAJECTORY_KINDS} (the form of its threshold function between events), "
+                f"got {kind!r}."
+            )
 
     def threshold_fn(self, state: dict):
         return state["v"] - self.v_threshold
@@ -61,15 +109,25 @@ class SpikingNeuron(Neuron):
         """Closed form of ``threshold_fn`` along :meth:`flow` under drive ``x``."""
         raise NotImplementedError
 
-    def reset(self, state: dict, fired, *, subtract: bool) -> dict:
-        """Reset map for the neurons in ``fired`` (a boolean mask).
+    def reset(self, state: dict, fired, *, rule: str = "v_reset") -> dict:
+        """Reset map for the neurons in ``fired`` (a boolean mask); ``rule`` is one of
+        :data:`semantics.resets.RESETS`:
 
-        ``subtract=False`` (NIR >= 1.0.6): ``v <- v_reset``.
-        ``subtract=True`` (the rule files written by nir <= 1.0.5 meant):
-        ``v <- v - v_threshold``.
+        * ``"v_reset"`` (NIR >= 1.0.6): ``v <- v_reset``;
+        * ``"subtract"`` (what files written by nir <= 1.0.5 meant): ``v <- v - v_threshold``;
+        * ``"zero"``: ``v <- 0``.
+
+        Only ``v`` is reset (a CubaLIF's ``i_syn`` is continuous across a spike).
         """
         v = state["v"]
-        new = v - self.v_threshold if subtract else jnp.broadcast_to(self.v_reset, v.shape)
+        if rule == "subtract":
+            new = v - self.v_threshold
+        elif rule == "zero":
+            new = jnp.zeros_like(v)
+        elif rule == "v_reset":
+            new = jnp.broadcast_to(self.v_reset, v.shape)
+        else:  # pragma: no cover - static misuse
+            raise ValueError(f"unknown reset rule {rule!r}")
         return {**state, "v": jnp.where(fired, new, v)}
 
     def output(self, state: dict):
@@ -82,6 +140,8 @@ def _leaky_flow(v, v_inf, tau, s):
 
 class LI(Neuron):
     r"""Leaky integrator: :math:`\tau \dot v = (v_{leak} - v) + r x`."""
+
+    time_constants: ClassVar[tuple[str, ...]] = ("tau",)
 
     tau: jnp.ndarray
     r: jnp.ndarray
@@ -108,6 +168,9 @@ class LIF(SpikingNeuron):
     Closed form under constant ``x``: ``v(s) = v_inf + (v0 - v_inf) exp(-s/tau)``
     with ``v_inf = v_leak + r x``. An impulse of area ``A``: ``v += r A / tau``.
     """
+
+    trajectory_kind: ClassVar[str] = "exp"
+    time_constants: ClassVar[tuple[str, ...]] = ("tau",)
 
     tau: jnp.ndarray
     r: jnp.ndarray
@@ -159,6 +222,8 @@ class IF(SpikingNeuron):
     An impulse of area ``A``: ``v += r A``.
     """
 
+    trajectory_kind: ClassVar[str] = "linear"
+
     r: jnp.ndarray
     v_threshold: jnp.ndarray
     v_reset: jnp.ndarray
@@ -196,6 +261,8 @@ class CubaLI(Neuron):
 
     An impulse of area ``A``: ``I += w_in A / tau_syn``.
     """
+
+    time_constants: ClassVar[tuple[str, ...]] = ("tau_syn", "tau_mem")
 
     state_vars: ClassVar[tuple[str, ...]] = ("v", "i_syn")
 
@@ -237,6 +304,9 @@ class CubaLI(Neuron):
 class CubaLIF(SpikingNeuron):
     r"""Current-based LIF: the :class:`CubaLI` dynamics with a threshold at
     ``v_threshold`` and a reset of ``v`` (``i_syn`` is not reset)."""
+
+    trajectory_kind: ClassVar[str] = "exp2"
+    time_constants: ClassVar[tuple[str, ...]] = ("tau_syn", "tau_mem")
 
     state_vars: ClassVar[tuple[str, ...]] = ("v", "i_syn")
 

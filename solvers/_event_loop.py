@@ -1,11 +1,17 @@
-"""The ideal model as one jitted event system.
+"""The global event loop: the whole graph in one jitted event system.
+
+This is the reference the decomposed exact solver (:mod:`._decomposed`) is tested
+against (``simulate(..., decompose=False)``), and the path of ``method="rk"`` (diffrax,
+for graphs whose neurons are coupled continuously). Every event advances and tests every
+neuron of the graph.
 
 Structure (one ``lax.scan`` over the input steps, one bounded while loop over
 the events inside a step, one bounded while loop over the waves of a
 same-instant cascade)::
 
     for each input step [t_k, t_k + dt):               # lax.scan
-        Threshold nodes compare their new input with the last one -> spikes at t_k
+        Threshold nodes compare their new input with the last one -> spikes at t_k,
+        resolved in one instant with the Dirac inputs due at t_k
         while t < t_k + dt:                              # events in the step
             t_sched = next scheduled impulse (Dirac input, Delay output)
             find the first threshold crossing in (t, min(t_sched, t_k + dt)]
@@ -23,6 +29,7 @@ Every bound is static and every overflow sets a flag that becomes a
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import diffrax
 import equinox as eqx
@@ -30,49 +37,43 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from ..semantics.neurons import CubaLIF, IF
-
-from ._results import RESULTS
 from ._roots import first_root
-from ._solution import Solution
 
 
 @dataclasses.dataclass(frozen=True)
 class EventConfig:
-    """Static options of the event solver (hashable, part of the jit key)."""
+    """Static options of the ideal solvers (hashable, part of the jit key).
+
+    ``max_events``: loop iterations per input step for the global loop; per component
+    for the decomposed solver (``None``: a bound derived from the buffer sizes there,
+    256 per step here)."""
 
     method: str = "exact"
-    subtract: bool = False
+    reset: str = "v_reset"
     max_spikes: int = 64
-    max_events: int = 256
+    max_events: int | None = None
     max_cascade: int = 64
     max_delayed: int = 64
     rtol: float = 1e-10
     atol: float = 1e-12
     max_rk_steps: int = 4096
     loop_kind: str = "checkpointed"
+    decompose: bool = True
 
 
-_FLAGS = ("spikes", "events", "cascade", "delayed", "ode")
-
-
-def _traj_kind(node):
-    if isinstance(node, IF):
-        return "linear"
-    if isinstance(node, CubaLIF):
-        return "exp2"
-    return "exp"
+_FLAGS = ("events", "cascade", "delayed", "ode")
 
 
 def _while(cond, body, init, max_steps, kind):
     return eqx.internal.while_loop(cond, body, init, max_steps=max_steps, kind=kind)
 
 
-def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: EventConfig):
-    """Simulate ``net`` under the ideal semantics.
+def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, config: EventConfig, record, valid=True):
+    """Simulate ``net`` under the ideal semantics with one global event loop.
 
     ``dense``: input name -> (n_steps, *shape) zero-order-hold samples;
-    ``diracs``: input name -> (*shape, K) ascending impulse times (``+inf`` padded).
+    ``diracs``: input name -> (*shape, K) ascending impulse times (``+inf`` padded);
+    ``init``, ``record``, ``valid`` and the result as :func:`._decomposed.solve_decomposed`.
     """
     cfg = config
     nodes = net.nodes
@@ -81,29 +82,30 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
     thresholds = net.thresholds
     delays = net.delays
     recorders = spiking + thresholds
-    dtype = jnp.result_type(float)
+    dtype = bounds.dtype
     q = jnp.asarray(spike_area, dtype)
-    t0 = jnp.asarray(t0, dtype)
-    dt = jnp.asarray(dt, dtype)
     K = cfg.max_spikes
     inf = jnp.array(jnp.inf, dtype)
+    max_events = 256 if cfg.max_events is None else cfg.max_events
+    valid = jnp.asarray(valid)
 
     def fire_mask(states):
         return {n: nodes[n].threshold_fn(states[n]) >= 0 for n in spiking}
 
     # -- spike bookkeeping ----------------------------------------------------
-    def record(c, t, fired):
-        """``t``: the event time, or per node an array of spike times."""
-        times, counts, over = dict(c["times"]), dict(c["counts"]), c["flags"]["spikes"]
+    def record_spikes(c, t, fired):
+        """``t``: the event time, or per node an array of spike times. Written in place at
+        (neuron, count): O(neurons) per event."""
+        times, counts = dict(c["times"]), dict(c["counts"])
         for n, f in fired.items():
-            slot = counts[n]
-            write = f & (slot < K)
-            onehot = (_slots(K, slot.ndim) == slot[..., None]) & write[..., None]
-            t_n = t[n][..., None] if isinstance(t, dict) else t
-            times[n] = jnp.where(onehot, t_n, times[n])
-            over = over | jnp.any(f & (slot >= K))
+            slot = jnp.reshape(counts[n], (-1,))
+            ff = jnp.reshape(f, (-1,))
+            write = ff & (slot < K)
+            t_n = jnp.reshape(jnp.broadcast_to(t[n] if isinstance(t, dict) else t, f.shape), (-1,))
+            rows = jnp.arange(ff.shape[0])
+            times[n] = times[n].at[rows, jnp.where(write, slot, K)].set(jnp.where(write, t_n, 0.0), mode="drop")
             counts[n] = counts[n] + f.astype(counts[n].dtype)
-        return {**c, "times": times, "counts": counts, "flags": {**c["flags"], "spikes": over}}
+        return {**c, "times": times, "counts": counts}
 
     def insert_delayed(c, t, arrivals):
         dly_t, dly_a, over = dict(c["dly_t"]), dict(c["dly_a"]), c["flags"]["delayed"]
@@ -129,12 +131,16 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         return t
 
     def pop_scheduled(c, t, active):
+        """Every impulse due at ``t``: coincident spikes of one input channel arrive together
+        (one impulse of area n q, a Dirac sum)."""
         pending, ptr = dict(c["pending"]), dict(c["ptr"])
         dly_t = dict(c["dly_t"])
         for n, times in diracs.items():
-            hit = active & (_next_dirac(times, ptr[n]) == t)
-            pending[n] = pending[n] + q * hit
-            ptr[n] = ptr[n] + hit.astype(ptr[n].dtype)
+            k = times.shape[-1]
+            due = active & (times == t) & (_slots(k, ptr[n].ndim) >= ptr[n][..., None])
+            hits = jnp.sum(due, axis=-1)
+            pending[n] = pending[n] + q * hits
+            ptr[n] = ptr[n] + hits.astype(ptr[n].dtype)
         for d in delays:
             hit = active & (dly_t[d] == t)
             pending[d] = pending[d] + jnp.sum(jnp.where(hit, c["dly_a"][d], 0.0), axis=-1)
@@ -160,16 +166,16 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             busy = jnp.any(jnp.array([jnp.any(m) for m in at.values()] + [False]))
             busy = busy | jnp.any(jnp.array([jnp.any(f) for f in forced.values()] + [False]))
             busy = busy | jnp.any(jnp.array([jnp.any(p != 0) for p in c["pending"].values()] + [False]))
-            return busy
+            return busy & valid
 
         def body(w):
             c, forced, lag, wave = w
             states = dict(c["states"])
             at = fire_mask(states)
             fired = {n: at[n] | forced[n] for n in spiking}
-            c = record(c, {n: t - lag[n] for n in spiking}, fired)
+            c = record_spikes(c, {n: t - lag[n] for n in spiking}, fired)
             for n in spiking:
-                states[n] = nodes[n].reset(states[n], fired[n], subtract=cfg.subtract)
+                states[n] = nodes[n].reset(states[n], fired[n], rule=cfg.reset)
                 v_dot = nodes[n].vector_field(states[n], drive[n])["v"]
                 states[n] = {**states[n], "v": states[n]["v"] + jnp.where(forced[n], v_dot * lag[n], 0.0)}
             sources = dict(c["pending"])
@@ -183,8 +189,8 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             no_force = jax.tree.map(jnp.zeros_like, forced)
             return c, no_force, jax.tree.map(jnp.zeros_like, lag), wave + 1
 
-        init = (c, forced, lag, jnp.array(0))
-        c, forced, lag, wave = _while(cond, body, init, cfg.max_cascade, cfg.loop_kind)
+        init_w = (c, forced, lag, jnp.array(0))
+        c, forced, lag, wave = _while(cond, body, init_w, cfg.max_cascade, cfg.loop_kind)
         unsettled = cond((c, forced, lag, wave))
         return {**c, "flags": {**c["flags"], "cascade": c["flags"]["cascade"] | unsettled}}
 
@@ -194,7 +200,7 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
         roots = {}
         for n in spiking:
             node = nodes[n]
-            roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, _traj_kind(node))
+            roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, node.trajectory_kind)
         s_min = jnp.min(jnp.array([jnp.min(r, initial=jnp.inf) for r in roots.values()] + [jnp.inf]))
         # A crossing at exactly t_stop belongs to what happens at t_stop (the next
         # step, or the scheduled impulse there): intervals are half-open.
@@ -268,24 +274,26 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
     # -- one input step [t_k, t_k + dt): events at exactly t_k + dt belong to the next --
     def step(c, xs):
         k, ext = xs
-        t_start = t0 + k * dt
-        t_end = t0 + (k + 1) * dt
+        t_start = bounds[k]
+        t_end = bounds[k + 1]
         counts_before = c["counts"]
         c = {**c, "t": t_start}
         drive = net.continuous_drive(c["states"], ext)
+        # everything due at t_start in one instant: Threshold spikes, Dirac inputs, Delay outputs
         if thresholds:
-            fired = {n: nodes[n].crossed(c["thr_x"][n], drive[n]) for n in thresholds}
-            c = record(c, t_start, fired)
+            fired = {n: nodes[n].crossed(c["thr_x"][n], drive[n]) & valid for n in thresholds}
+            c = record_spikes(c, t_start, fired)
             pending = dict(c["pending"])
             for n in thresholds:
                 pending[n] = pending[n] + q * fired[n]
             c = {**c, "pending": pending, "thr_x": {n: drive[n] for n in thresholds}}
-            no_force = {n: jnp.zeros(nodes[n].shape, bool) for n in spiking}
-            no_lag = {n: jnp.zeros(nodes[n].shape, dtype) for n in spiking}
-            c = instant(c, t_start, no_force, no_lag, drive)
+        c = pop_scheduled(c, t_start, valid)
+        no_force = {n: jnp.zeros(nodes[n].shape, bool) for n in spiking}
+        no_lag = {n: jnp.zeros(nodes[n].shape, dtype) for n in spiking}
+        c = instant(c, t_start, no_force, no_lag, drive)
 
         def cond(c):
-            return c["t"] < t_end
+            return (c["t"] < t_end) & valid
 
         def body(c):
             t = c["t"]
@@ -303,26 +311,27 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
             c = pop_scheduled(c, t_new, at_sched)
             return instant(c, t_new, forced, lag, now_drive)
 
-        c = _while(cond, body, c, cfg.max_events, cfg.loop_kind)
-        c = {**c, "flags": {**c["flags"], "events": c["flags"]["events"] | (c["t"] < t_end)}}
+        c = _while(cond, body, c, max_events, cfg.loop_kind)
+        c = {**c, "flags": {**c["flags"], "events": c["flags"]["events"] | ((c["t"] < t_end) & valid)}}
         spikes = {n: c["counts"][n] - counts_before[n] for n in recorders}
-        return c, (c["states"], spikes)
+        rec_states = {n: {v: c["states"][n][v] for v in nodes[n].state_vars if v in record.get(n, ())}
+                      for n in neurons}
+        return c, (rec_states, spikes)
 
     # -- initial carry ------------------------------------------------------------
-    states0 = {n: nodes[n].init() for n in neurons}
     carry = {
-        "t": t0,
-        "states": states0,
-        "times": {n: jnp.full(net.shape_of(n) + (K,), jnp.inf, dtype) for n in recorders},
+        "t": bounds[0],
+        "states": {n: init["neurons"][n] for n in neurons},
+        "times": {n: jnp.full((_size(net, n), K), jnp.inf, dtype) for n in recorders},
         "counts": {n: jnp.zeros(net.shape_of(n), jnp.int32) for n in recorders},
         "ptr": {n: jnp.zeros(diracs[n].shape[:-1], jnp.int32) for n in diracs},
         "pending": {
             **{n: jnp.zeros(diracs[n].shape[:-1], dtype) for n in diracs},
             **{n: jnp.zeros(nodes[n].shape, dtype) for n in delays + thresholds},
         },
-        "dly_t": {d: jnp.full(nodes[d].shape + (cfg.max_delayed,), jnp.inf, dtype) for d in delays},
-        "dly_a": {d: jnp.zeros(nodes[d].shape + (cfg.max_delayed,), dtype) for d in delays},
-        "thr_x": {n: jnp.zeros(nodes[n].shape, dtype) for n in thresholds},
+        "dly_t": {d: init["delays"][d][0] for d in delays},
+        "dly_a": {d: init["delays"][d][1] for d in delays},
+        "thr_x": {n: init["thresholds"][n] for n in thresholds},
         "flags": {f: jnp.array(False) for f in _FLAGS},
         "n_events": jnp.array(0, jnp.int32),
     }
@@ -330,25 +339,26 @@ def solve_events(net, dense, diracs, *, t0, dt, n_steps, spike_area, config: Eve
     ext_seq = {n: jnp.asarray(x, dtype) for n, x in dense.items()}
     carry, (rec_states, rec_spikes) = jax.lax.scan(step, carry, (ks, ext_seq))
 
-    flags = carry["flags"]
-    result = RESULTS.successful
-    for name, item in (  # in rising order of severity: the last one set wins
-        ("spikes", RESULTS.spike_buffer_full),
-        ("delayed", RESULTS.delay_buffer_full),
-        ("events", RESULTS.event_budget_exhausted),
-        ("cascade", RESULTS.cascade_unsettled),
-        ("ode", RESULTS.ode_solver_failed),
-    ):
-        result = RESULTS.where(flags[name], item, result)
-    return Solution(
-        ts=t0 + (ks + 1) * dt,
-        states=rec_states,
-        spikes=rec_spikes,
-        spike_times=carry["times"],
-        spike_counts=carry["counts"],
-        result=result,
-        stats={"events": carry["n_events"]},
-    )
+    flags = {n: {"spikes": jnp.any(carry["counts"][n] > K), **carry["flags"]} for n in recorders}
+    for n in neurons + delays:
+        flags.setdefault(n, dict(carry["flags"]))
+    final = {n: carry["states"][n] for n in neurons}
+    final.update({d: {"in_flight_times": carry["dly_t"][d], "in_flight_areas": carry["dly_a"][d]} for d in delays})
+    final.update({n: {"x_prev": carry["thr_x"][n]} for n in thresholds})
+    return {
+        "spike_times": {n: jnp.reshape(carry["times"][n], (*net.shape_of(n), K))
+                        for n in recorders if "spike_times" in record.get(n, ())},
+        "spikes": {n: s for n, s in rec_spikes.items() if "spikes" in record.get(n, ())},
+        "states": {n: v for n, v in rec_states.items() if v},
+        "spike_counts": carry["counts"],
+        "final_state": final,
+        "flags": flags,
+        "iterations": {0: carry["n_events"]},
+    }
+
+
+def _size(net, n):
+    return int(math.prod(net.shape_of(n)))
 
 
 def _slots(k, ndim):

@@ -2,17 +2,19 @@ import equinox as eqx
 
 
 class RESULTS(eqx.Enumeration):
-    """Outcome of a simulation. Every failure says what to do next."""
+    """Outcome of a simulation. Every failure says what to do next; ``print(sol.result)``
+    shows the message. ``sol.stats["flags"][node]`` says which node set it."""
 
-    successful = ""
+    successful = "The simulation completed: every event was resolved and every spike stored."
     spike_buffer_full = (
-        "A neuron fired more often than the spike-time buffer holds. Spike counts "
-        "stay correct, but later spike times were not stored. Pass a larger "
-        "`max_spikes=` to `simulate`."
+        "A neuron fired more often than its spike-time buffer holds (`max_spikes` slots per "
+        "neuron). Spike counts stay correct, but later spike times (and the per-step spike "
+        "counts built from them) were not stored, and components downstream of that node did "
+        "not receive those spikes. Pass a larger `max_spikes=` to `simulate`."
     )
     event_budget_exhausted = (
-        "More events happened within one input step than `max_events=` allows; "
-        "the rest of that step was not simulated. Pass a larger `max_events=`."
+        "An event loop used up its iteration budget (`max_events`) before the end of the run; "
+        "the rest was not simulated. Pass a larger `max_events=`."
     )
     cascade_unsettled = (
         "A same-instant cascade of spikes (a jump that made neurons fire, whose "
@@ -29,4 +31,13 @@ class RESULTS(eqx.Enumeration):
         "The Runge-Kutta integration (method='rk') failed: diffrax reported a "
         "failure (too many steps or a failed root find). Pass a larger "
         "`max_rk_steps=` or looser `rtol=`/`atol=`."
+    )
+    invalid_input = (
+        "An input (a dense input, a spike time or an initial state) contains NaN or inf, or a "
+        "spike time lies outside [t0, t1); nothing was simulated. `sol.stats['invalid']` names it."
+    )
+    invalid_parameter = (
+        "A parameter is invalid (non-finite, a time constant <= 0, v_reset >= v_threshold, a "
+        "negative delay, a non-positive spike area); nothing was simulated. "
+        "`sol.stats['invalid']` names the node and parameter."
     )

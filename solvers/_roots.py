@@ -3,8 +3,14 @@
 ``g(0) < 0`` is the neuron below threshold. LIF and IF have an explicit root;
 CubaLIF's ``g`` has at most one extremum, so ``[0, s_ext]`` and
 ``[s_ext, horizon]`` are monotone brackets and a safeguarded Newton iteration
-converges to float rounding. The returned time carries the implicit-function
-gradient ``ds/dp = -(dg/dp) / g'(s)`` for every parameter ``p``.
+(Newton inside the bracket, bisection when a step would leave it) converges to
+float rounding; it stops when every bracket is at rounding level or every Newton
+step is (a few iterations from the regula-falsi start, instead of a fixed count).
+The returned time carries the implicit-function gradient
+``ds/dp = -(dg/dp) / g'(s)`` for every parameter ``p``.
+
+The kind (``"linear"``, ``"exp"``, ``"exp2"``) is the neuron class's declared
+``trajectory_kind`` (:class:`semantics.neurons.SpikingNeuron`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-_NEWTON_ITERS = 24
+_MAX_ITERS = 64  # bisection alone halves a float64 bracket to rounding in < 64 steps
 
 
 def _implicit(traj, s):
@@ -54,13 +60,26 @@ def _exp2_root(traj, horizon, g0):
     first = g_ext >= 0
     lo = jnp.where(first, 0.0, s_ext)
     hi = jnp.where(first, s_ext, h)
-    found = first | (g_h >= 0)
+    found = (g0 < 0) & (first | (g_h >= 0))
     lo = jax.lax.stop_gradient(jnp.where(found, lo, 0.0))
     hi = jax.lax.stop_gradient(jnp.where(found, hi, 0.0))
     t = jax.lax.stop_gradient(traj)
+    g_lo = jnp.where(found, t(lo), -1.0)
+    g_hi = jnp.where(found, t(hi), 1.0)
+    # regula falsi start: inside the bracket, usually close for these smooth curves
+    w = jnp.clip(-g_lo / jnp.where(g_hi - g_lo > 0, g_hi - g_lo, 1.0), 0.0, 1.0)
+    s0 = lo + w * (hi - lo)
+    eps = jnp.finfo(g0.dtype).eps
 
-    def body(_, c):
-        lo, hi, s = c
+    def converged(lo, hi, s, step):
+        return (hi - lo <= 4 * eps * jnp.abs(hi)) | (jnp.abs(step) <= 2 * eps * jnp.abs(s))
+
+    def cond(c):
+        lo, hi, s, step, it = c
+        return (it < _MAX_ITERS) & jnp.any(found & ~converged(lo, hi, s, step))
+
+    def body(c):
+        lo, hi, s, _, it = c
         g = t(s)
         up = g >= 0
         hi = jnp.where(up, s, hi)
@@ -68,9 +87,14 @@ def _exp2_root(traj, horizon, g0):
         d = t.derivative(s)
         newton = s - g / jnp.where(d == 0, 1.0, d)
         ok = (d != 0) & (newton > lo) & (newton < hi)
-        return lo, hi, jnp.where(ok, newton, 0.5 * (lo + hi))
+        new = jnp.where(ok, newton, 0.5 * (lo + hi))
+        return lo, hi, new, jnp.where(found, new - s, 0.0), it + 1
 
-    lo, hi, s = jax.lax.fori_loop(0, _NEWTON_ITERS, body, (lo, hi, 0.5 * (lo + hi)))
-    s = jnp.where(t(s) >= 0, s, hi)  # never report a time before the crossing
+    init = (lo, hi, s0, jnp.full_like(s0, jnp.inf), jnp.array(0))
+    lo, hi, s, step, _ = jax.lax.while_loop(cond, body, init)
+    # Converged: ``s`` is the root to rounding (``g(s)`` may be a rounding error below 0;
+    # the solvers put the neuron exactly at threshold there). Not converged (iteration
+    # cap): ``hi``, the earliest time known to be at or above threshold.
+    s = jnp.where((t(s) >= 0) | converged(lo, hi, s, step), s, hi)
     s = _implicit(traj, s)
     return jnp.where(found, s, jnp.inf)
