@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._errors import MissingPortError
+from .solvers import step_bounds
 
 
 class Spikes(eqx.Module):
@@ -40,15 +41,30 @@ class Spikes(eqx.Module):
 
     @classmethod
     def from_raster(cls, raster, dt, t0=0.0, k=None):
-        """Spikes at ``t0 + k dt`` for every step ``k`` where ``raster[k] != 0``
-        (a raster value n > 1 gives n coincident spikes)."""
+        """Spikes at the start ``t0 + k dt`` of every step ``k`` where ``raster[k] != 0``
+        (a raster value n > 1 gives n coincident spikes, one impulse of area ``n q``).
+
+        The times are the solver's own step boundaries (``t0 + k dt`` computed once in
+        float64 and rounded to the default float dtype), so each impulse lands exactly on
+        the start of its step, in float32 as in float64: pass the same ``t0`` and ``dt``
+        to :func:`nirjax.simulate`.
+        """
         r = np.asarray(raster)
         if np.any(r < 0) or np.any(r != np.round(r)):
             raise ValueError("from_raster needs non-negative integer spike counts per step.")
         steps = r.shape[0]
         chans = r.reshape(steps, -1).T.astype(int)
-        lists = [np.repeat(t0 + np.arange(steps) * dt, c) for c in chans]
-        return cls.from_lists(lists, shape=r.shape[1:], k=k)
+        starts = step_bounds(t0, dt, steps, np.dtype(jnp.result_type(float)))[:steps]
+        lists = [np.repeat(starts, c) for c in chans]
+        longest = max([len(ts) for ts in lists] + [1])
+        if k is None:
+            k = longest
+        elif k < longest:
+            raise ValueError(f"k={k} slots per channel, but a channel has {longest} spikes; pass k >= {longest}.")
+        arr = np.full((len(lists), k), np.inf, dtype=starts.dtype)
+        for i, ts in enumerate(lists):
+            arr[i, : len(ts)] = ts
+        return cls(jnp.asarray(arr.reshape(r.shape[1:] + (k,))))
 
 
 # -- the one input normaliser -----------------------------------------------------------

@@ -31,8 +31,17 @@ def step_bounds(t0, dt, n_steps, dtype):
 
 
 def step_of(bounds, t):
-    """The step ``k`` with ``bounds[k] <= t < bounds[k + 1]`` (``n_steps`` at or after the end)."""
-    return jnp.searchsorted(bounds, t, side="right").astype(jnp.int32) - 1
+    """The step ``k`` with ``bounds[k] <= t < bounds[k + 1]`` (``n_steps`` at or after the
+    end, -1 before the start): a guess from ``(t - t0) / dt`` corrected by comparing with
+    the boundaries themselves, so the answer agrees with the solvers' comparisons."""
+    n = bounds.shape[0] - 1
+    t0, dt = bounds[0], (bounds[n] - bounds[0]) / n
+    guess = jnp.floor((jnp.where(jnp.isfinite(t), t, t0) - t0) / dt)
+    k = jnp.clip(guess, 0, n - 1).astype(jnp.int32)
+    k = jnp.where(t < bounds[k], k - 1, k)
+    k = jnp.where(t >= bounds[jnp.minimum(k + 1, n)], k + 1, k)
+    k = jnp.clip(k, -1, n)
+    return jnp.where(t >= bounds[n], n, jnp.where(t < bounds[0], -1, k)).astype(jnp.int32)
 
 
 @dataclasses.dataclass(frozen=True)
