@@ -16,6 +16,7 @@ from .semantics.events import Delay, Threshold
 from .semantics.neurons import Neuron
 from .semantics.resets import check_reset
 from .solvers import RESULTS, EventConfig, available_bytes, estimate_bytes, solve_ideal
+from .solvers._roots import quadratic_forms
 
 RECORD_KINDS = ("spike_times", "spikes", "states")
 _K_ELEMENTS = 2**24  # default max_spikes keeps the spike-time buffers below this many slots
@@ -65,6 +66,7 @@ def run_ideal(net, dense, diracs, *, t0, dt, n_steps, spike_area, reset, method,
         method=method, reset=reset, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
         max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
         loop_kind="checkpointed" if autodiff == "reverse" else "lax", decompose=bool(decompose),
+        root_forms=tuple(sorted(quadratic_forms(net).items())) if method == "exact" else (),
     )
     static = (float(t0), float(dt), int(n_steps), cfg, tuple(sorted((n, tuple(k)) for n, k in rec.items())))
     dense = {n: jnp.asarray(x) for n, x in dense.items()}

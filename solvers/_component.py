@@ -32,13 +32,14 @@ the step) and :mod:`._recording` rebuilds the states with the closed-form flow.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
 from ..semantics.events import Delay
-from ._roots import first_root
+from ._roots import first_root, has_root
 from ._trains import NO_WAVE, Train, lexmin, step_of, train_key
 
 
@@ -50,6 +51,7 @@ class LoopConfig:
     max_cascade: int
     max_delayed: int
     loop_kind: str
+    root_forms: tuple = ()
 
 
 def _flat(x):
@@ -107,6 +109,129 @@ class _Inputs:
         return pend
 
 
+_COLUMNS_MAX = 2**20  # effective-matrix mode up to this many (target x source) entries
+_WINDOW = 8  # impulses applied per iteration in effective-matrix mode
+
+
+class _Events:
+    """The impulses reaching one neuron node from all its upstream trains, merged into one
+    list sorted by key ``(t, w)``: the next group is an O(1) lookup and a group is a
+    contiguous run of the list.
+
+    Arrivals: when (target x sources) is small, the maps are folded into one effective
+    matrix ``C`` (the impulse response of the maps to each source element, computed once by
+    pushing a unit impulse per element through :meth:`Network.signals_into`), and an
+    iteration applies up to ``_WINDOW`` impulses of the group as columns of ``C``
+    (O(target x window)); a longer group continues in the next iteration (same key, so no
+    threshold check in between). Otherwise (convolutions, large layers) the whole group is
+    scattered into source vectors and pushed through the maps once.
+    """
+
+    def __init__(self, net, target, trains, sources, max_wave):
+        self.net, self.target, self.sources = net, target, tuple(sources)
+        self.shape = net.nodes[target].shape
+        n = max(1, math.prod(self.shape))
+        sizes = [trains[s].times.shape[0] for s in self.sources]
+        self.offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        m_total = sum(sizes)
+        t, w, gi, a = [], [], [], []
+        for s, off in zip(self.sources, self.offsets):
+            tr = trains[s]
+            m, k = tr.times.shape
+            t.append(jnp.reshape(tr.times, (-1,)))
+            w.append(jnp.reshape(tr.waves, (-1,)))
+            a.append(jnp.reshape(tr.areas, (-1,)))
+            gi.append(jnp.reshape(jnp.broadcast_to(off + jnp.arange(m, dtype=jnp.int32)[:, None], (m, k)), (-1,)))
+        if t:
+            t, w, gi, a = (jnp.concatenate(t), jnp.concatenate(w), jnp.concatenate(gi), jnp.concatenate(a))
+            order = _key_order(t, w, max_wave)
+            self.t, self.w, self.gi, self.a = t[order], w[order], gi[order], a[order]
+        else:
+            self.t = jnp.zeros((0,), jnp.result_type(float))
+            self.w = self.gi = jnp.zeros((0,), jnp.int32)
+            self.a = self.t
+        self.size = int(self.t.shape[0])
+        self.columns = n * m_total <= _COLUMNS_MAX
+        if self.columns and m_total:
+            blocks = []
+            for s, m in zip(self.sources, sizes):
+                shp = trains[s].shape
+
+                def unit(e, s=s, shp=shp):
+                    return jnp.reshape(net.signals_into({s: jnp.reshape(e, shp)}, (target,), use_bias=False)[target], (-1,))
+
+                blocks.append(jax.vmap(unit)(jnp.eye(m, dtype=self.t.dtype)))
+            self.matrix = jnp.concatenate(blocks, axis=0).T  # (n, m_total)
+            self.window = min(_WINDOW, self.size)
+        else:
+            self.matrix = None
+            self.window = self.size
+        self.sizes = sizes
+        self.m_total = m_total
+
+    def key(self, p):
+        if not self.size:
+            return jnp.array(jnp.inf, self.t.dtype), jnp.array(NO_WAVE, jnp.int32)
+        i = jnp.minimum(p, self.size - 1)
+        ok = p < self.size
+        return jnp.where(ok, self.t[i], jnp.inf), jnp.where(ok, self.w[i], NO_WAVE)
+
+    def pop(self, p, t, w, live):
+        """Arrivals (target shape) of the impulses with key ``(t, w)`` from ``p`` on (at most
+        one window), and the advanced pointer."""
+        idx = p + jnp.arange(self.window, dtype=p.dtype)
+        j = jnp.minimum(idx, self.size - 1)
+        hit = live & (idx < self.size) & (self.t[j] == t) & (self.w[j] == w)
+        area = jnp.where(hit, self.a[j], 0.0)
+        if self.matrix is not None:
+            cols = jnp.take(self.matrix, self.gi[j], axis=1)  # (n, window)
+            arr = jnp.reshape(_weighted_columns(cols, area), self.shape)
+        else:
+            vec = jnp.zeros((self.m_total,), self.t.dtype).at[self.gi[j]].add(area)
+            vals = {s: jnp.reshape(vec[off:off + m], self.net.shape_of(s) if s in self.net.inputs
+                                   else self.net.nodes[s].out_shape)
+                    for s, off, m in zip(self.sources, self.offsets, self.sizes)}
+            arr = self.net.signals_into(vals, (self.target,), use_bias=False)[self.target]
+        return arr, p + jnp.sum(hit).astype(p.dtype)
+
+
+def _sortable(t):
+    """Integers ordered as the floats ``t`` are (IEEE bit patterns, negatives flipped)."""
+    it = {4: jnp.int32, 8: jnp.int64}[t.dtype.itemsize]
+    bits = jax.lax.bitcast_convert_type(t, it)
+    mag = jnp.array(jnp.iinfo(it).max, it)
+    return bits ^ ((bits >> (8 * t.dtype.itemsize - 1)) & mag)
+
+
+def _key_order(t, w, max_wave):
+    """The permutation sorting entries by key ``(t, w)`` (then by position).
+
+    XLA's CPU sort is fast for one integer operand and slow for floats or several operands
+    (measured: (64, 1600) entries, 2.3 ms vs 14-23 ms). So: sort the integer images of
+    the times alone, rank every entry by binary search, and sort one packed integer
+    ``(rank, wave, position)``; the generic multi-operand sort only when it does not fit.
+    """
+    e = t.shape[0]
+    nw = max_wave + 2  # waves 0 .. max_wave, and the padding's NO_WAVE (clipped)
+    it = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
+    if e * e * nw < jnp.iinfo(it).max and e > 1:
+        key = _sortable(t)
+        rank = jnp.searchsorted(jnp.sort(key), key, side="left").astype(it)
+        packed = (rank * nw + jnp.clip(w, 0, nw - 1).astype(it)) * e + jnp.arange(e, dtype=it)
+        return (jnp.sort(packed) % e).astype(jnp.int32)
+    _, _, order = jax.lax.sort((t, w, jnp.arange(e, dtype=jnp.int32)), num_keys=2)
+    return order
+
+
+def _weighted_columns(cols, w):
+    """``cols @ w`` summed in a fixed order (elementwise: the same rounding with and
+    without vmap, as :func:`semantics.maps._matvec`)."""
+    acc = cols[:, 0] * w[0]
+    for i in range(1, cols.shape[1]):
+        acc = acc + cols[:, i] * w[i]
+    return acc
+
+
 def _write_spikes(tbuf, wbuf, cnt, fired, t, w, k):
     """Write the spike of every neuron in ``fired`` at slot ``cnt`` (flattened arrays)."""
     f = _flat(fired)
@@ -154,13 +279,17 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
 
     drive0 = inp.drive_at(0)[name] if inp.dense else inp.drive_at(None)[name]
     kc0 = next_change[0] if inp.dense else jnp.array(n_steps, jnp.int32)
+    ev = _Events(net, name, trains, comp.impulse_sources, cfg.max_cascade)
+    if ev.columns:
+        return _run_windowed(net, comp, inp, ev, drive0=drive0, kc0=kc0, next_change=next_change, bounds=bounds,
+                             n_steps=n_steps, q=q, init=init, cfg=cfg, log=log, skip=skip)
     carry = {
         "st": init[name],
         "ta": jnp.full(shape, t0, dtype),
         "wv": jnp.zeros(shape, jnp.int32),
         "drive": jnp.asarray(drive0, dtype),
         "kc": jnp.asarray(kc0, jnp.int32),
-        "ptr": {s: jnp.zeros(tr.times.shape[0], jnp.int32) for s, tr in inp.trains.items()},
+        "ptr": jnp.array(0, jnp.int32),
         "cnt": jnp.zeros(n, jnp.int32),
         "tbuf": jnp.full((n, K if spiking else 0), jnp.inf, dtype),
         "wbuf": jnp.full((n, K if spiking else 0), NO_WAVE, jnp.int32),
@@ -209,9 +338,8 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
         else:
             drive, kc_new = c["drive"], c["kc"]
         # impulses of the group (t_g, w_g)
-        if inp.trains:
-            vals, ptr = inp.external_at(c["ptr"], t_g, w_g, is_imp)
-            arr = net.signals_into(vals, (name,), use_bias=False)[name]
+        if ev.size:
+            arr, ptr = ev.pop(c["ptr"], t_g, w_g, is_imp)
             st_g = node.jump(st_g, arr)
             wv_g = jnp.where(is_imp, jnp.maximum(wv_g, w_g + 1), wv_g)
         else:
@@ -222,11 +350,11 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
         return new, (z, jnp.zeros(shape, dtype), jnp.zeros(shape, jnp.int32))
 
     def body(c):
-        t_g, w_g = inp.next_key(c["kc"], c["ptr"])
+        t_g, w_g = lexmin([inp.drive_key(c["kc"]), (inp.t_end, jnp.array(-1)), ev.key(c["ptr"])])
         if spiking:
             st, ta, wv = c["st"], c["ta"], c["wv"]
             at_now = node.threshold_fn(st) >= 0
-            s = first_root(node.trajectory(st, c["drive"]), t_g - ta, kind)
+            s = first_root(node.trajectory(st, c["drive"]), t_g - ta, kind, dict(cfg.root_forms).get(name))
             cont = ~at_now & (ta + s < t_g)
             now_ok = at_now & ((ta < t_g) | (wv <= w_g))
             fire = cont | now_ok
@@ -265,6 +393,239 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
         "delays": {},
     }
     return res
+
+
+def _window_size(n):
+    """Impulses looked ahead per iteration: many for a small node (few neurons, many input
+    spikes: an output layer), few for a large one (the work per iteration is neurons x
+    window)."""
+    return max(1, min(16, 256 // max(1, n)))
+
+
+def _affine(nf, drive, dt, names):
+    """The flow over ``dt`` as an affine map ``S -> P S + c`` (the flow is affine in the state):
+    ``c = flow(0)``, ``P[:, j] = flow(e_j) - c``; elementwise, any leading shape."""
+    zero = {v: jnp.zeros_like(dt) for v in names}
+    c = nf.flow(zero, drive, dt)
+    P = []
+    for j in names:
+        fj = nf.flow({v: (jnp.ones_like(dt) if v == j else jnp.zeros_like(dt)) for v in names}, drive, dt)
+        P.append([fj[v] - c[v] for v in names])  # P[j][i]: column j, row i
+    return [[P[j][i] for j in range(len(names))] for i in range(len(names))], [c[v] for v in names]
+
+
+def _compose(first, second):
+    """``second o first`` for maps ``(P, c)`` given as nested lists (elementwise 2x2 algebra)."""
+    (P1, c1), (P2, c2) = first, second
+    m = len(c1)
+    P = [[sum(P2[i][k] * P1[k][j] for k in range(m)) for j in range(m)] for i in range(m)]
+    c = [sum(P2[i][k] * c1[k] for k in range(m)) + c2[i] for i in range(m)]
+    return P, c
+
+
+def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_steps, q, init, cfg, log, skip):
+    """``"parallel"`` with the maps folded into columns: every neuron walks the merged
+    impulse list with its own pointer and stops at its first spike. An iteration looks at
+    the next ``W`` impulses of every neuron at once: the states after each of them are the
+    prefix compositions of the affine maps (flow, then jump) of the window (an associative
+    scan, so ``W`` impulses cost ``log2 W`` sequential steps), every interval is tested for
+    a threshold crossing (closed-form bracket test), and a neuron fires at its first one
+    (one root per neuron). Neurons never wait for each other, except at a change of the
+    dense drive and at the end (a barrier, applied once every neuron has reached it)."""
+    (name,) = comp.nodes
+    node = net.nodes[name]
+    spiking = node.spiking
+    dtype = bounds.dtype
+    shape = node.shape
+    n = max(1, math.prod(shape))
+    K = cfg.max_spikes
+    E = ev.size
+    W = max(1, min(_window_size(n), E))
+    names = tuple(node.state_vars)
+    steps_log = n_steps if log else 0
+    kind = node.trajectory_kind if spiking else None
+    form = dict(cfg.root_forms).get(name)
+    flat = lambda x: jnp.reshape(x, (n,))  # noqa: E731
+    unflat = lambda x: jnp.reshape(x, shape)  # noqa: E731
+    carry = {
+        "st": {v: flat(a) for v, a in init[name].items()},
+        "ta": jnp.full((n,), bounds[0], dtype),
+        "wv": jnp.zeros((n,), jnp.int32),
+        "p": jnp.zeros((n,), jnp.int32),
+        "drive": flat(jnp.asarray(drive0, dtype)),
+        "kc": jnp.asarray(kc0, jnp.int32),
+        "cnt": jnp.zeros(n, jnp.int32),
+        "tbuf": jnp.full((n, K if spiking else 0), jnp.inf, dtype),
+        "wbuf": jnp.full((n, K if spiking else 0), NO_WAVE, jnp.int32),
+        "log_t": jnp.full((steps_log, n), -jnp.inf, dtype),
+        "log_s": {v: jnp.zeros((steps_log, n), dtype) for v in names},
+        "done": jnp.asarray(skip),
+        "over": jnp.array(False),
+        "cascade": jnp.array(False),
+        "it": jnp.array(0, jnp.int32),
+    }
+    # the node's maths on flat (n,) and windowed (n, W) arrays
+    is_param = lambda a: eqx.is_array(a) and a.shape == tuple(shape)  # noqa: E731
+    nf = jax.tree.map(lambda a: jnp.reshape(a, (n,)) if is_param(a) else a, node)
+    nw = jax.tree.map(lambda a: jnp.reshape(a, (n, 1)) if is_param(a) else a, node)
+
+    def lexlt(t1, w1, t2, w2):
+        return (t1 < t2) | ((t1 == t2) & (w1 < w2))
+
+    def take(a, k):
+        return jnp.take_along_axis(a, k[:, None], axis=1)[:, 0]
+
+    def body(c):
+        stop_t, stop_w = lexmin([inp.drive_key(c["kc"]), (inp.t_end, jnp.array(-1))])
+        drive = c["drive"]
+        t0, x0, c0, p = c["ta"], c["st"], c["wv"], c["p"]
+        lt, ls = c["log_t"], c["log_s"]
+        if E:
+            idx = p[:, None] + jnp.arange(W, dtype=p.dtype)[None, :]
+            jw = jnp.minimum(idx, E - 1)
+            valid = (idx < E)
+            T = jnp.where(valid, ev.t[jw], jnp.inf)
+            Wv = jnp.where(valid, ev.w[jw], NO_WAVE)
+            valid = valid & lexlt(T, Wv, stop_t, stop_w)
+            valid = jnp.cumprod(valid.astype(jnp.int32), axis=1).astype(bool)  # a prefix of the window
+            A = jnp.where(valid, ev.a[jw] * ev.matrix[jnp.arange(n)[:, None], ev.gi[jw]], 0.0)
+            T = jnp.where(valid, T, stop_t)
+            prev = jnp.concatenate([t0[:, None], T[:, :-1]], axis=1)
+            dt = jnp.where(valid, T - prev, 0.0)
+            P, cc = _affine(nw, drive[:, None], dt, names)
+            J = nw.jump({v: jnp.zeros_like(dt) for v in names}, A)
+            cc = [cc[i] + J[v] for i, v in enumerate(names)]
+            # identity beyond the valid prefix
+            eye = [[jnp.ones_like(dt) if i == j else jnp.zeros_like(dt) for j in range(len(names))]
+                   for i in range(len(names))]
+            P = [[jnp.where(valid, P[i][j], eye[i][j]) for j in range(len(names))] for i in range(len(names))]
+            cc = [jnp.where(valid, cc[i], 0.0) for i in range(len(names))]
+            P, cc = jax.lax.associative_scan(_compose, (P, cc), axis=1)
+            X = {v: sum(P[i][j] * x0[names[j]][:, None] for j in range(len(names))) + cc[i]
+                 for i, v in enumerate(names)}  # state just after each impulse of the window
+            S = {v: jnp.concatenate([x0[v][:, None], X[v][:, :-1]], axis=1) for v in names}  # interval starts
+            start_t = prev
+            lim_t = jnp.where(valid, T, stop_t)
+            lim_w = jnp.where(valid, Wv, stop_w)
+            start_c = jnp.concatenate([c0[:, None], Wv[:, :-1] + 1], axis=1)
+            # interval k is looked at when its start exists; its end is impulse k, or the
+            # barrier when the window reaches it
+            n_valid = jnp.sum(valid, axis=1)
+            considered = jnp.arange(W)[None, :] <= jnp.minimum(n_valid, W - 1)[:, None]
+            considered = considered & ((jnp.arange(W)[None, :] < n_valid[:, None]) | (n_valid < W)[:, None])
+        else:
+            S = {v: x0[v][:, None] for v in names}
+            start_t, start_c = t0[:, None], c0[:, None]
+            lim_t = jnp.broadcast_to(stop_t, (n, 1))
+            lim_w = jnp.broadcast_to(stop_w, (n, 1))
+            n_valid = jnp.zeros((n,), jnp.int32)
+            considered = jnp.ones((n, 1), bool)
+            X = None
+        kk = jnp.arange(lim_t.shape[1])[None, :]
+        if spiking:
+            g_now = nw.threshold_fn(S) >= 0
+            at_now = g_now & ((start_t < lim_t) | (start_c <= lim_w))
+            has, _ = has_root(nw.trajectory(S, drive[:, None]), lim_t - start_t, kind)
+            hit = considered & (at_now | (~g_now & has))
+            found = jnp.any(hit, axis=1)
+            k_hit = jnp.argmax(hit, axis=1)
+        else:
+            found = jnp.zeros((n,), bool)
+            k_hit = jnp.zeros((n,), jnp.int32)
+        # where each neuron stops: its first hit, else the barrier (ready), else the window end
+        reach = n_valid < lim_t.shape[1]  # the window reached the barrier (or the list's end)
+        ready = ~found & (reach | (E == 0))
+        k_end = jnp.where(found, k_hit, n_valid)
+        # state and time at the stop point (the start of interval k_end)
+        if E:
+            f_x = {v: take(S[v], jnp.minimum(k_end, W - 1)) for v in names}
+            f_t = take(start_t, jnp.minimum(k_end, W - 1))
+            f_c = take(start_c, jnp.minimum(k_end, W - 1))
+            last = {v: X[v][:, W - 1] for v in names}
+            full = k_end >= W  # applied the whole window
+            f_x = _where_tree(full, last, f_x)
+            f_t = jnp.where(full, T[:, W - 1], f_t)
+            f_c = jnp.where(full, Wv[:, W - 1] + 1, f_c)
+            f_lim = take(lim_t, jnp.minimum(k_end, W - 1))
+        else:
+            f_x, f_t, f_c, f_lim = x0, t0, c0, jnp.broadcast_to(stop_t, (n,))
+        fired = jnp.zeros((n,), bool)
+        t_spk = jnp.zeros((n,), dtype)
+        w_spk = jnp.zeros((n,), jnp.int32)
+        new_t, new_x, new_c = f_t, f_x, f_c
+        if spiking:
+            f_now = (nf.threshold_fn(f_x) >= 0) & found & take(at_now, jnp.minimum(k_end, lim_t.shape[1] - 1))
+            s = first_root(nf.trajectory(f_x, drive), f_lim - f_t, kind, form)
+            s = jnp.where(f_now, 0.0, s)
+            cont = found & ~f_now & (f_t + s < f_lim)
+            fired = found & (f_now | cont)
+            s_f = jnp.where(cont, s, 0.0)
+            at = nf.flow(f_x, drive, s_f)
+            at = {**at, "v": jnp.where(cont, nf.v_threshold, at["v"])}
+            post = nf.reset(at, fired, rule=cfg.reset)
+            t_spk = jnp.where(cont, f_t + s_f, f_t)
+            w_spk = jnp.where(cont & (t_spk > f_t), 0, f_c)
+            # a crossing found exactly at the interval's end: move there unfired; the next
+            # iteration's threshold check decides (as the global loop's half-open intervals)
+            stay = found & ~fired
+            x_stay = nf.flow(f_x, drive, f_lim - f_t)
+            new_t = jnp.where(fired, t_spk, jnp.where(stay, f_lim, f_t))
+            new_x = _where_tree(fired, post, _where_tree(stay, x_stay, f_x))
+            new_c = jnp.where(fired, w_spk + 1, jnp.where(stay, jnp.where(f_lim > f_t, 0, f_c), f_c))
+        p_new = p + jnp.minimum(k_end, W).astype(p.dtype)
+        if log:
+            if E:
+                # anchors passed inside the window: interval starts 1 .. k_end (after impulses)
+                rows = step_of(bounds, start_t)
+                nxt = jnp.concatenate([start_t[:, 1:], new_t[:, None]], axis=1)
+                passed = (kk < jnp.minimum(k_end, W)[:, None] + 1) & (kk <= jnp.minimum(k_end, W - 1)[:, None])
+                end_t = jnp.where(kk < jnp.minimum(k_end, W)[:, None], nxt, new_t[:, None])
+                leave = passed & (step_of(bounds, end_t) > rows)
+                rr = jnp.where(leave, rows, steps_log)
+                cols = jnp.broadcast_to(jnp.arange(n)[:, None], rr.shape)
+                lt = lt.at[rr, cols].set(jnp.where(leave, start_t, 0.0), mode="drop")
+                ls = {v: ls[v].at[rr, cols].set(jnp.where(leave, S[v], 0.0), mode="drop") for v in names}
+            else:
+                lt, ls = _write_log(lt, ls, bounds, t0, new_t, x0)
+        # the barrier (drive change or end) once every neuron has reached it
+        all_ready = jnp.all(ready)
+        is_drive = all_ready & (stop_w == -1) & (inp.drive_key(c["kc"])[0] == stop_t)
+        is_end = all_ready & ~is_drive
+        if log:
+            lt, ls = _write_log(lt, ls, bounds, new_t, jnp.where(all_ready, stop_t, new_t), new_x)
+        x_b = nf.flow(new_x, drive, stop_t - new_t)
+        new_x = _where_tree(all_ready, x_b, new_x)
+        new_c = jnp.where(all_ready & (new_t < stop_t), 0, new_c)
+        new_t = jnp.where(all_ready, stop_t, new_t)
+        if inp.dense:
+            kc = jnp.minimum(c["kc"], n_steps - 1)
+            drive = jnp.where(is_drive, flat(inp.drive_at(kc)[name]), drive)
+            kc_new = jnp.where(is_drive, next_change[kc], c["kc"])
+        else:
+            kc_new = c["kc"]
+        out = {**c, "st": new_x, "ta": new_t, "wv": new_c, "p": p_new, "drive": drive, "kc": kc_new,
+               "done": is_end, "it": c["it"] + 1, "log_t": lt, "log_s": ls}
+        if spiking:
+            tb, wb, cnt, over = _write_spikes(c["tbuf"], c["wbuf"], c["cnt"], fired, t_spk, w_spk, K)
+            out.update(tbuf=tb, wbuf=wb, cnt=cnt, over=c["over"] | over,
+                       cascade=c["cascade"] | jnp.any(fired & (w_spk >= cfg.max_cascade)))
+        return out
+
+    def cond(c):
+        return ~c["done"]
+
+    buffers = lambda c: (c["tbuf"], c["wbuf"], c["log_t"], c["log_s"])  # noqa: E731
+    c = _while(cond, body, carry, cfg, buffers)
+    return {
+        "final": {name: {v: unflat(a) for v, a in c["st"].items()}},
+        "counts": {name: unflat(c["cnt"])} if spiking else {},
+        "trains": {name: Train(times=c["tbuf"], waves=c["wbuf"], areas=jnp.where(jnp.isfinite(c["tbuf"]), q, 0.0),
+                               shape=shape)} if spiking else {},
+        "logs": {name: (c["log_t"], c["log_s"])} if log else {},
+        "flags": {name: {"spikes": c["over"], "cascade": c["cascade"], "events": ~c["done"]}},
+        "iterations": c["it"],
+        "delays": {},
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -318,8 +679,8 @@ def run_joint(net, comp, *, trains, dense, next_change, bounds, n_steps, q, init
         t_g, w_g = inp.next_key(c["kc"], c["ptr"], extra=[delay_key(c)])
         t = c["t"]
         horizon = t_g - t
-        roots = {n: first_root(nodes[n].trajectory(c["st"][n], c["drive"][n]), horizon, nodes[n].trajectory_kind)
-                 for n in spiking}
+        roots = {n: first_root(nodes[n].trajectory(c["st"][n], c["drive"][n]), horizon, nodes[n].trajectory_kind,
+                               dict(cfg.root_forms).get(n)) for n in spiking}
         s_min = jnp.min(jnp.array([jnp.min(r, initial=jnp.inf) for r in roots.values()] + [jnp.inf]))
         crossed = s_min < horizon
         t_new = jnp.where(crossed, t + s_min, t_g)

@@ -96,7 +96,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         neuron_init = {n: init["neurons"][n] for n in comp.nodes if n in init["neurons"]}
         lcfg = LoopConfig(reset=cfg.reset, max_spikes=K, max_events=cfg.max_events or default_budget(
             net, comp, trains, n_steps, K), max_cascade=cfg.max_cascade, max_delayed=cfg.max_delayed,
-            loop_kind=cfg.loop_kind)
+            loop_kind=cfg.loop_kind, root_forms=cfg.root_forms)
         kw = dict(trains=trains, dense=dense, next_change=nc, bounds=bounds, n_steps=n_steps, q=q, init=neuron_init,
                   cfg=lcfg, log=log)
         if comp.mode == "parallel":

@@ -59,6 +59,7 @@ class EventConfig:
     max_rk_steps: int = 4096
     loop_kind: str = "checkpointed"
     decompose: bool = True
+    root_forms: tuple = ()  # ((node, "quadratic"), ...): explicit CubaLIF roots (_roots.quadratic_forms)
 
 
 _FLAGS = ("events", "cascade", "delayed", "ode")
@@ -200,7 +201,8 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
         roots = {}
         for n in spiking:
             node = nodes[n]
-            roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, node.trajectory_kind)
+            roots[n] = first_root(node.trajectory(states[n], drive[n]), horizon, node.trajectory_kind,
+                                  dict(cfg.root_forms).get(n))
         s_min = jnp.min(jnp.array([jnp.min(r, initial=jnp.inf) for r in roots.values()] + [jnp.inf]))
         # A crossing at exactly t_stop belongs to what happens at t_stop (the next
         # step, or the scheduled impulse there): intervals are half-open.
