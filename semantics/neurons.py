@@ -67,6 +67,20 @@ class Neuron(Elementwise):
     def jump(self, state: dict, area) -> dict:
         raise NotImplementedError
 
+    def propagator(self, x, s):
+        """:meth:`flow` as an affine map of the state: ``flow(S, x, s) = P S + c`` (every
+        neuron here is linear), ``P[i][j]``, ``c[i]`` indexed by :attr:`state_vars`. This
+        generic version evaluates the flow at the basis states; subclasses give closed
+        forms (fewer exponentials)."""
+        names = self.state_vars
+        zero = {v: jnp.zeros_like(s) for v in names}
+        c = self.flow(zero, x, s)
+        cols = []
+        for j in names:
+            f = self.flow({v: (jnp.ones_like(s) if v == j else zero[v]) for v in names}, x, s)
+            cols.append([f[v] - c[v] for v in names])
+        return [[cols[j][i] for j in range(len(names))] for i in range(len(names))], [c[v] for v in names]
+
     def output(self, state: dict):
         """The continuous signal this node emits (non-spiking nodes: ``v``)."""
         return state["v"]
@@ -160,6 +174,10 @@ class LI(Neuron):
     def jump(self, state, area):
         return {"v": state["v"] + self.r * area / self.tau}
 
+    def propagator(self, x, s):
+        e = jnp.exp(-s / self.tau)
+        return [[e]], [(self.v_leak + self.r * x) * (1.0 - e)]
+
 
 class LIF(SpikingNeuron):
     r"""Leaky integrate-and-fire: :math:`\tau \dot v = (v_{leak} - v) + r x`;
@@ -183,6 +201,7 @@ class LIF(SpikingNeuron):
     vector_field = LI.vector_field
     flow = LI.flow
     jump = LI.jump
+    propagator = LI.propagator
 
     def trajectory(self, state, x):
         v_inf = self.v_leak + self.r * x
@@ -215,6 +234,9 @@ class I(Neuron):  # noqa: E742 - the NIR name
     def jump(self, state, area):
         return {"v": state["v"] + self.r * area}
 
+    def propagator(self, x, s):
+        return [[jnp.ones_like(s)]], [self.r * x * s + jnp.zeros_like(s)]
+
 
 class IF(SpikingNeuron):
     r"""Integrate-and-fire: :math:`\dot v = r x`; spike at ``v_threshold``, reset.
@@ -233,6 +255,7 @@ class IF(SpikingNeuron):
     vector_field = I.vector_field
     flow = I.flow
     jump = I.jump
+    propagator = I.propagator
 
     def trajectory(self, state, x):
         z = jnp.zeros_like(state["v"])
@@ -300,6 +323,16 @@ class CubaLI(Neuron):
     def jump(self, state, area):
         return {**state, "i_syn": state["i_syn"] + self.w_in * area / self.tau_syn}
 
+    def propagator(self, x, s):
+        """``v(s) = e_m v0 + k I0 + v_inf (1 - e_m) - k I_inf``, ``I(s) = e_s I0 + I_inf (1 - e_s)``
+        with ``e_m = exp(-s/tau_mem)``, ``e_s = exp(-s/tau_syn)``, ``k = (r/tau_mem) s phi(-delta s) e_m``."""
+        i_inf, v_inf, _, _, delta = self._parts({"v": jnp.zeros_like(s), "i_syn": jnp.zeros_like(s)}, x)
+        e_m = jnp.exp(-s / self.tau_mem)
+        e_s = jnp.exp(-s / self.tau_syn)
+        k = self.r / self.tau_mem * s * phi(-delta * s) * e_m
+        z = jnp.zeros_like(s)
+        return [[e_m, k], [z, e_s]], [v_inf * (1.0 - e_m) - k * i_inf, i_inf * (1.0 - e_s)]
+
 
 class CubaLIF(SpikingNeuron):
     r"""Current-based LIF: the :class:`CubaLI` dynamics with a threshold at
@@ -324,6 +357,7 @@ class CubaLIF(SpikingNeuron):
     _parts = CubaLI._parts
     flow = CubaLI.flow
     jump = CubaLI.jump
+    propagator = CubaLI.propagator
 
     def trajectory(self, state, x):
         _, v_inf, c1, c2, delta = self._parts(state, x)

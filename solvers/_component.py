@@ -402,18 +402,6 @@ def _window_size(n):
     return max(1, min(16, 256 // max(1, n)))
 
 
-def _affine(nf, drive, dt, names):
-    """The flow over ``dt`` as an affine map ``S -> P S + c`` (the flow is affine in the state):
-    ``c = flow(0)``, ``P[:, j] = flow(e_j) - c``; elementwise, any leading shape."""
-    zero = {v: jnp.zeros_like(dt) for v in names}
-    c = nf.flow(zero, drive, dt)
-    P = []
-    for j in names:
-        fj = nf.flow({v: (jnp.ones_like(dt) if v == j else jnp.zeros_like(dt)) for v in names}, drive, dt)
-        P.append([fj[v] - c[v] for v in names])  # P[j][i]: column j, row i
-    return [[P[j][i] for j in range(len(names))] for i in range(len(names))], [c[v] for v in names]
-
-
 def _compose(first, second):
     """``second o first`` for maps ``(P, c)`` given as nested lists (elementwise 2x2 algebra)."""
     (P1, c1), (P2, c2) = first, second
@@ -491,15 +479,13 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
             A = jnp.where(valid, ev.a[jw] * ev.matrix[jnp.arange(n)[:, None], ev.gi[jw]], 0.0)
             T = jnp.where(valid, T, stop_t)
             prev = jnp.concatenate([t0[:, None], T[:, :-1]], axis=1)
-            dt = jnp.where(valid, T - prev, 0.0)
-            P, cc = _affine(nw, drive[:, None], dt, names)
-            J = nw.jump({v: jnp.zeros_like(dt) for v in names}, A)
-            cc = [cc[i] + J[v] for i, v in enumerate(names)]
-            # identity beyond the valid prefix
-            eye = [[jnp.ones_like(dt) if i == j else jnp.zeros_like(dt) for j in range(len(names))]
+            # one map per interval: to its impulse, or (first invalid one) to the barrier
+            P1, c1 = nw.propagator(drive[:, None], T - prev)
+            J = nw.jump({v: jnp.zeros_like(T) for v in names}, A)
+            eye = [[jnp.ones_like(T) if i == j else jnp.zeros_like(T) for j in range(len(names))]
                    for i in range(len(names))]
-            P = [[jnp.where(valid, P[i][j], eye[i][j]) for j in range(len(names))] for i in range(len(names))]
-            cc = [jnp.where(valid, cc[i], 0.0) for i in range(len(names))]
+            P = [[jnp.where(valid, P1[i][j], eye[i][j]) for j in range(len(names))] for i in range(len(names))]
+            cc = [jnp.where(valid, c1[i] + J[v], 0.0) for i, v in enumerate(names)]
             P, cc = jax.lax.associative_scan(_compose, (P, cc), axis=1)
             X = {v: sum(P[i][j] * x0[names[j]][:, None] for j in range(len(names))) + cc[i]
                  for i, v in enumerate(names)}  # state just after each impulse of the window
@@ -510,6 +496,8 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
             start_c = jnp.concatenate([c0[:, None], Wv[:, :-1] + 1], axis=1)
             # interval k is looked at when its start exists; its end is impulse k, or the
             # barrier when the window reaches it
+            # state at each interval's end, before its impulse
+            X_end = {v: sum(P1[i][j] * S[names[j]] for j in range(len(names))) + c1[i] for i, v in enumerate(names)}
             n_valid = jnp.sum(valid, axis=1)
             considered = jnp.arange(W)[None, :] <= jnp.minimum(n_valid, W - 1)[:, None]
             considered = considered & ((jnp.arange(W)[None, :] < n_valid[:, None]) | (n_valid < W)[:, None])
@@ -521,11 +509,13 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
             n_valid = jnp.zeros((n,), jnp.int32)
             considered = jnp.ones((n, 1), bool)
             X = None
+            X_end = None
         kk = jnp.arange(lim_t.shape[1])[None, :]
         if spiking:
             g_now = nw.threshold_fn(S) >= 0
             at_now = g_now & ((start_t < lim_t) | (start_c <= lim_w))
-            has, _ = has_root(nw.trajectory(S, drive[:, None]), lim_t - start_t, kind)
+            g_end = None if X_end is None else nw.threshold_fn(X_end)
+            has, _ = has_root(nw.trajectory(S, drive[:, None]), lim_t - start_t, kind, g_end)
             hit = considered & (at_now | (~g_now & has))
             found = jnp.any(hit, axis=1)
             k_hit = jnp.argmax(hit, axis=1)

@@ -52,17 +52,19 @@ def first_root(traj, horizon, kind, form=None):
     return jnp.where(s <= horizon, s, jnp.inf)
 
 
-def has_root(traj, horizon, kind):
+def has_root(traj, horizon, kind, g_end=None):
     """Whether :func:`first_root` finds a root in ``[0, horizon]``, without computing it
-    for ``"exp2"`` (the bracket test: ``g(horizon) >= 0`` or ``g >= 0`` at the extremum).
-    For the explicit kinds the root itself is returned as well (else ``None``)."""
+    for ``"exp2"`` (the bracket test: ``g(horizon) >= 0`` or ``g >= 0`` at the extremum;
+    ``g_end``: ``g(horizon)`` if the caller has it). For the explicit kinds the root
+    itself is returned as well (else ``None``)."""
     if kind in ("linear", "exp"):
         s = first_root(traj, horizon, kind)
         return s <= horizon, s
     g0 = traj.c0 + traj.c1
     h = jnp.broadcast_to(horizon, g0.shape)
     s_ext = jnp.minimum(traj.extremum(), h)
-    return (g0 >= 0) | (traj(s_ext) >= 0) | (traj(h) >= 0), None
+    g_h = traj(h) if g_end is None else g_end
+    return (g0 >= 0) | (traj(s_ext) >= 0) | (g_h >= 0), None
 
 
 def quadratic_forms(net):
