@@ -56,9 +56,7 @@ def run_ideal(net, dense, diracs, *, t0, dt, n_steps, spike_area, reset, method,
     d_rtol, d_atol = default_tolerances()
     rtol = d_rtol if rtol is None else rtol
     atol = d_atol if atol is None else atol
-    if max_spikes is None:
-        max_spikes = default_max_spikes(net, n_steps)
-    _positive_int("max_spikes", max_spikes)
+    max_spikes = parse_max_spikes(net, max_spikes, n_steps)
     rec = parse_record(net, record)
     init = parse_initial_state(net, initial_state, max_delayed=max_delayed)
     _check_size(net, rec, n_steps=n_steps, max_spikes=max_spikes, decompose=decompose, method=method)
@@ -97,6 +95,25 @@ def _solve_jit(net, dense, diracs, init, spike_area, static):
 def _positive_int(name, v):
     if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
         raise ValueError(f"{name} must be a positive int (a static buffer or loop bound), got {v!r}.")
+
+
+def parse_max_spikes(net, max_spikes, n_steps):
+    """``max_spikes`` (None, an int, or ``{node: int}`` with the default for the others) ->
+    ``((node, K), ...)`` for every spiking, Threshold and Delay node."""
+    nodes = tuple(net.spiking) + tuple(net.thresholds) + tuple(net.delays)
+    default = default_max_spikes(net, n_steps)
+    if max_spikes is None:
+        return tuple((n, default) for n in nodes)
+    if isinstance(max_spikes, dict):
+        unknown = set(max_spikes) - set(nodes)
+        if unknown:
+            raise ValueError(f"max_spikes: no spiking node {sorted(unknown)}; the spiking, Threshold and Delay nodes "
+                             f"are {sorted(nodes)}.")
+        for n, k in max_spikes.items():
+            _positive_int(f"max_spikes[{n!r}]", k)
+        return tuple((n, int(max_spikes.get(n, default))) for n in nodes)
+    _positive_int("max_spikes", max_spikes)
+    return tuple((n, int(max_spikes)) for n in nodes)
 
 
 def default_max_spikes(net, n_steps):
@@ -283,7 +300,8 @@ def _is_traced(x):
 
 
 def _raise_on_failure(sol, cfg):
-    fmt = dict(K=cfg.max_spikes, D=cfg.max_delayed, C=cfg.max_cascade)
+    ks = dict(cfg.max_spikes)
+    fmt = dict(D=cfg.max_delayed, C=cfg.max_cascade)
     inv = sol.stats["invalid"]
     flags = sol.stats["flags"]
     if not _is_traced(sol):
@@ -294,7 +312,7 @@ def _raise_on_failure(sol, cfg):
             for flag in ("ode", "cascade", "events", "delayed", "spikes"):
                 for node, fl in flags.items():
                     if flag in fl and bool(jnp.any(fl[flag])):
-                        text = _FLAG_TEXT[flag].format(node=node, **fmt)
+                        text = _FLAG_TEXT[flag].format(node=node, K=ks.get(node), **fmt)
                         if flag == "spikes":
                             need = int(jnp.max(sol.spike_counts[node]))
                             text += f"{need} (or more)"
@@ -306,7 +324,8 @@ def _raise_on_failure(sol, cfg):
     for flag in ("ode", "cascade", "events", "delayed", "spikes"):
         for node, fl in flags.items():
             if flag in fl:
-                sol = eqx.error_if(sol, fl[flag], "nirjax: " + _FLAG_TEXT[flag].format(node=node, **fmt) + ".")
+                sol = eqx.error_if(sol, fl[flag], "nirjax: " + _FLAG_TEXT[flag].format(node=node, K=ks.get(node), **fmt)
+                                   + ".")
     return sol
 
 

@@ -46,7 +46,7 @@ from ._trains import NO_WAVE, Train, lexmin, step_of, train_key
 @dataclasses.dataclass(frozen=True)
 class LoopConfig:
     reset: str
-    max_spikes: int
+    max_spikes: tuple  # ((node, K), ...)
     max_events: int
     max_cascade: int
     max_delayed: int
@@ -273,7 +273,7 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
     dtype = bounds.dtype
     shape = node.shape
     n = max(1, int(jnp.size(jnp.zeros(shape))))
-    K = cfg.max_spikes
+    K = dict(cfg.max_spikes).get(name, 1)
     steps_log = n_steps if log else 0
     t0 = bounds[0]
 
@@ -426,7 +426,7 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
     dtype = bounds.dtype
     shape = node.shape
     n = max(1, math.prod(shape))
-    K = cfg.max_spikes
+    K = dict(cfg.max_spikes).get(name, 1)
     E = ev.size
     W = max(1, min(_window_size(n), E))
     names = tuple(node.state_vars)
@@ -627,7 +627,7 @@ def run_joint(net, comp, *, trains, dense, next_change, bounds, n_steps, q, init
     nodes = net.nodes
     neurons, spiking, delays = inp.neurons, inp.spiking, inp.delays
     dtype = bounds.dtype
-    K = cfg.max_spikes
+    Ks = dict(cfg.max_spikes)
     D = cfg.max_delayed
     t0 = bounds[0]
     size = {n: max(1, int(jnp.size(jnp.zeros(nodes[n].shape)))) for n in comp.nodes}
@@ -646,11 +646,11 @@ def run_joint(net, comp, *, trains, dense, next_change, bounds, n_steps, q, init
         "dly_t": {d: init_delays[d][0] for d in delays},
         "dly_a": {d: init_delays[d][1] for d in delays},
         "cnt": {n: jnp.zeros(size[n], jnp.int32) for n in spiking},
-        "tbuf": {n: jnp.full((size[n], K), jnp.inf, dtype) for n in spiking},
-        "wbuf": {n: jnp.full((size[n], K), NO_WAVE, jnp.int32) for n in spiking},
+        "tbuf": {n: jnp.full((size[n], Ks[n]), jnp.inf, dtype) for n in spiking},
+        "wbuf": {n: jnp.full((size[n], Ks[n]), NO_WAVE, jnp.int32) for n in spiking},
         "dcnt": {d: jnp.zeros(size[d], jnp.int32) for d in delay_outputs},
-        "dtbuf": {d: jnp.full((size[d], K), jnp.inf, dtype) for d in delay_outputs},
-        "dabuf": {d: jnp.zeros((size[d], K), dtype) for d in delay_outputs},
+        "dtbuf": {d: jnp.full((size[d], Ks[d]), jnp.inf, dtype) for d in delay_outputs},
+        "dabuf": {d: jnp.zeros((size[d], Ks[d]), dtype) for d in delay_outputs},
         "log_t": {n: jnp.full((steps_log, size[n]), -jnp.inf, dtype) for n in neurons},
         "log_s": {n: {v: jnp.zeros((steps_log, size[n]), dtype) for v in nodes[n].state_vars} for n in neurons},
         "done": jnp.asarray(skip),
@@ -754,7 +754,7 @@ def run_joint(net, comp, *, trains, dense, next_change, bounds, n_steps, q, init
         tb, wb, cnt, over = dict(c["tbuf"]), dict(c["wbuf"]), dict(c["cnt"]), dict(c["over"])
         for n in spiking:
             tb[n], wb[n], cnt[n], o = _write_spikes(tb[n], wb[n], cnt[n], fired[n], t_spk[n],
-                                                     jnp.full(nodes[n].shape, w, jnp.int32), K)
+                                                     jnp.full(nodes[n].shape, w, jnp.int32), Ks[n])
             over[n] = over[n] | o
         out.update(tbuf=tb, wbuf=wb, cnt=cnt)
         if delay_outputs:
@@ -762,11 +762,11 @@ def run_joint(net, comp, *, trains, dense, next_change, bounds, n_steps, q, init
             for d in delay_outputs:
                 has = _flat(popped[d] != 0)
                 rows = jnp.arange(has.shape[0])
-                ok = has & (dc_[d] < K)
-                cols = jnp.where(ok, dc_[d], K)
+                ok = has & (dc_[d] < Ks[d])
+                cols = jnp.where(ok, dc_[d], Ks[d])
                 dt_[d] = dt_[d].at[rows, cols].set(jnp.where(ok, t, 0.0), mode="drop")
                 da_[d] = da_[d].at[rows, cols].set(jnp.where(ok, _flat(popped[d]), 0.0), mode="drop")
-                over[d] = over[d] | jnp.any(has & (dc_[d] >= K))
+                over[d] = over[d] | jnp.any(has & (dc_[d] >= Ks[d]))
                 dc_[d] = dc_[d] + has.astype(jnp.int32)
             out.update(dtbuf=dt_, dabuf=da_, dcnt=dc_)
         out["over"] = over

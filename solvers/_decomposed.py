@@ -20,6 +20,7 @@ import jax.numpy as jnp
 
 from ..semantics.events import Delay
 from ._component import LoopConfig, run_joint, run_parallel
+from ._event_loop import slots
 from ._plan import plan
 from ._recording import states_from_log
 from ._trains import Train, bin_times, dirac_train, raster_train
@@ -67,7 +68,6 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
     (traced) flag; when False nothing is simulated (the parameters or inputs are invalid)."""
     dtype = bounds.dtype
     q = jnp.asarray(spike_area, dtype)
-    K = cfg.max_spikes
     trains = {n: dirac_train(jnp.asarray(s, dtype), q) for n, s in diracs.items()}
     dense = {n: jnp.asarray(x, dtype) for n, x in dense.items()}
 
@@ -77,7 +77,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
     for th, raster in thr.items():
         tr, _ = raster_train(raster, bounds, (n_steps + 1) // 2 + 1)
         trains[th] = Train(tr.times, tr.waves, q * tr.areas, tr.shape)
-        rec, over = raster_train(raster, bounds, K)
+        rec, over = raster_train(raster, bounds, slots(cfg, th))
         spike_times[th] = rec.times
         counts[th] = jnp.sum(raster, axis=0)
         flags[th] = {"spikes": over}
@@ -94,8 +94,9 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         nc = next_change_index(dense, comp.dense_inputs, n_steps)
         log = any(v in record.get(n, ()) for n in comp.nodes for v in getattr(net.nodes[n], "state_vars", ()))
         neuron_init = {n: init["neurons"][n] for n in comp.nodes if n in init["neurons"]}
-        lcfg = LoopConfig(reset=cfg.reset, max_spikes=K, max_events=cfg.max_events or default_budget(
-            net, comp, trains, n_steps, K), max_cascade=cfg.max_cascade, max_delayed=cfg.max_delayed,
+        ks = tuple((n, slots(cfg, n)) for n in comp.nodes if n in net.spiking or isinstance(net.nodes[n], Delay))
+        lcfg = LoopConfig(reset=cfg.reset, max_spikes=ks, max_events=cfg.max_events or default_budget(
+            net, comp, trains, n_steps, max([k for _, k in ks] + [1])), max_cascade=cfg.max_cascade, max_delayed=cfg.max_delayed,
             loop_kind=cfg.loop_kind, root_forms=cfg.root_forms)
         kw = dict(trains=trains, dense=dense, next_change=nc, bounds=bounds, n_steps=n_steps, q=q, init=neuron_init,
                   cfg=lcfg, log=log)
@@ -124,7 +125,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         shape = net.nodes[n].shape
         kinds = record.get(n, ())
         if "spike_times" in kinds:
-            rec_times[n] = jnp.reshape(spike_times[n], (*shape, K))
+            rec_times[n] = jnp.reshape(spike_times[n], (*shape, spike_times[n].shape[-1]))
         if "spikes" in kinds:
             if n in thr:
                 rec_spikes[n] = thr[n]

@@ -50,7 +50,7 @@ class EventConfig:
 
     method: str = "exact"
     reset: str = "v_reset"
-    max_spikes: int = 64
+    max_spikes: int | tuple = 64  # or ((node, K), ...): slots per element of each spiking node
     max_events: int | None = None
     max_cascade: int = 64
     max_delayed: int = 64
@@ -85,7 +85,7 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
     recorders = spiking + thresholds
     dtype = bounds.dtype
     q = jnp.asarray(spike_area, dtype)
-    K = cfg.max_spikes
+    Ks = {n: slots(cfg, n) for n in recorders}
     inf = jnp.array(jnp.inf, dtype)
     max_events = 256 if cfg.max_events is None else cfg.max_events
     valid = jnp.asarray(valid)
@@ -99,6 +99,7 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
         (neuron, count): O(neurons) per event."""
         times, counts = dict(c["times"]), dict(c["counts"])
         for n, f in fired.items():
+            K = Ks[n]
             slot = jnp.reshape(counts[n], (-1,))
             ff = jnp.reshape(f, (-1,))
             write = ff & (slot < K)
@@ -324,7 +325,7 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
     carry = {
         "t": bounds[0],
         "states": {n: init["neurons"][n] for n in neurons},
-        "times": {n: jnp.full((_size(net, n), K), jnp.inf, dtype) for n in recorders},
+        "times": {n: jnp.full((_size(net, n), Ks[n]), jnp.inf, dtype) for n in recorders},
         "counts": {n: jnp.zeros(net.shape_of(n), jnp.int32) for n in recorders},
         "ptr": {n: jnp.zeros(diracs[n].shape[:-1], jnp.int32) for n in diracs},
         "pending": {
@@ -341,14 +342,14 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
     ext_seq = {n: jnp.asarray(x, dtype) for n, x in dense.items()}
     carry, (rec_states, rec_spikes) = jax.lax.scan(step, carry, (ks, ext_seq))
 
-    flags = {n: {"spikes": jnp.any(carry["counts"][n] > K), **carry["flags"]} for n in recorders}
+    flags = {n: {"spikes": jnp.any(carry["counts"][n] > Ks[n]), **carry["flags"]} for n in recorders}
     for n in neurons + delays:
         flags.setdefault(n, dict(carry["flags"]))
     final = {n: carry["states"][n] for n in neurons}
     final.update({d: {"in_flight_times": carry["dly_t"][d], "in_flight_areas": carry["dly_a"][d]} for d in delays})
     final.update({n: {"x_prev": carry["thr_x"][n]} for n in thresholds})
     return {
-        "spike_times": {n: jnp.reshape(carry["times"][n], (*net.shape_of(n), K))
+        "spike_times": {n: jnp.reshape(carry["times"][n], (*net.shape_of(n), Ks[n]))
                         for n in recorders if "spike_times" in record.get(n, ())},
         "spikes": {n: s for n, s in rec_spikes.items() if "spikes" in record.get(n, ())},
         "states": {n: v for n, v in rec_states.items() if v},
@@ -357,6 +358,12 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
         "flags": flags,
         "iterations": {0: carry["n_events"]},
     }
+
+
+def slots(cfg, node):
+    """Spike-time slots per element of ``node`` (``cfg.max_spikes``: an int or ``((node, K), ...)``)."""
+    m = cfg.max_spikes
+    return m if isinstance(m, int) else dict(m)[node]
 
 
 def _size(net, n):

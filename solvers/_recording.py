@@ -45,7 +45,8 @@ def estimate_bytes(net, record, *, n_steps, max_spikes, itemsize, decompose, met
         spiking = getattr(node, "spiking", False) or type(node).__name__ == "Threshold"
         if spiking:
             # times + waves for every spiking node (they feed the next components)
-            parts[f"{n}: spike-time buffer ({size} x {max_spikes})"] = size * max_spikes * (itemsize + 4)
+            k = max_spikes if isinstance(max_spikes, int) else dict(max_spikes)[n]
+            parts[f"{n}: spike-time buffer ({size} x {k})"] = size * k * (itemsize + 4)
         if "spikes" in kinds:
             parts[f"{n}: per-step spike counts ({n_steps} x {size})"] = n_steps * size * 4
         nvars = sum(1 for v in getattr(node, "state_vars", ()) if v in kinds)

@@ -38,6 +38,6 @@ class RESULTS(eqx.Enumeration):
     )
     invalid_parameter = (
         "A parameter is invalid (non-finite, a time constant <= 0, v_reset >= v_threshold, a "
-        "negative delay, a non-positive spike area); nothing was simulated. "
+        "negative delay, a map bias feeding a Delay, a non-positive spike area); nothing was simulated. "
         "`sol.stats['invalid']` names the node and parameter."
     )

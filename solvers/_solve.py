@@ -54,6 +54,12 @@ def parameter_checks(net, *, spike_area, reset):
         elif isinstance(node, Delay):
             out[f"node {n!r}: parameter 'delay' must be finite and >= 0 (seconds)"] = jnp.any(
                 ~(jnp.isfinite(node.delay) & (node.delay >= 0)))
+            # a Delay carries spikes only: a map bias on its input would be a continuous signal
+            for m in sorted(net.maps_into({n})):
+                b = getattr(net.nodes[m], "bias", None)
+                if b is not None:
+                    out[f"node {m!r}: parameter 'bias' feeds Delay node {n!r} and must be 0 (the ideal solver delays "
+                        "spikes exactly but does not integrate delay differential equations)"] = jnp.any(b != 0)
         elif isinstance(node, Threshold):
             out[f"node {n!r}: parameter 'threshold' must be a finite number"] = _any(node.threshold)
         elif isinstance(node, Map):
