@@ -48,7 +48,7 @@ def test_ideal_model_does_not_match_golden(fw, case):
     z = np.load(P.GOLDEN / fw / f"{case}.npz")
     net = P.load_graph(P.graph_path(fw, case, SHARED))
     opts = dict(P.CASE_OPTIONS.get((fw, case), {}))
-    _, prog = nirjax.compile_platform(net, P.PLATFORM[fw], dt=1e-4, **opts)
+    prog = nirjax.compile_platform(net, P.PLATFORM[fw], dt=1e-4, **opts)
     x = np.asarray(z["input"][:, 0], dtype=np.float64)
     ideal = nirjax.simulate(net, x, dt=1e-4, spike_area=1e-4)
     differs = False
@@ -57,7 +57,7 @@ def test_ideal_model_does_not_match_golden(fw, case):
             continue
         g = key.split("/", 1)[1]
         n = P.nir_name(net, g)
-        ref_nir = z[key][:, 0] * np.asarray(prog.neurons[n]["v_unit"])
+        ref_nir = z[key][:, 0] * np.asarray(prog.neurons[n].coeffs["v_unit"])
         sp = np.asarray(ideal.spikes[n])
         tol = TOL[fw] * np.maximum(np.abs(ref_nir), 1.0)
         if np.any(sp != z[f"spikes/{g}"][:, 0]) or np.any(np.abs(np.asarray(ideal.states[n]["v"]) - ref_nir) > tol):
