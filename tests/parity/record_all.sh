@@ -34,9 +34,15 @@ for opt in nengo xylosim; do
   fi
 done
 du -sh tests/golden
+# the findings in README.md, re-implemented in numpy, against the fresh recordings
+"$OLD" tests/parity/verify_rules.py
 if [[ "${CHECK:-0}" == 1 ]]; then
   git -C "$ROOT" status --short tests/golden
-  git -C "$ROOT" diff --exit-code --stat tests/golden \
-    && test -z "$(git -C "$ROOT" status --porcelain --untracked-files=all tests/golden)" \
-    && echo "[record_all] re-recording is byte-identical to the committed goldens"
+  if git -C "$ROOT" diff --quiet tests/golden \
+      && test -z "$(git -C "$ROOT" status --porcelain --untracked-files=all tests/golden)"; then
+    echo "[record_all] re-recording is byte-identical to the committed goldens"
+  else
+    echo "[record_all] the recordings differ from the committed goldens (see git status above)" >&2
+    exit 1
+  fi
 fi
