@@ -13,12 +13,13 @@ from ._errors import UnsupportedError
 from ._inputs import Spikes
 from ._lowering import load
 from ._platform_api import get_platform
-from ._report import Attribution, DeviationReport, NeuronTraces, NodeDeviation, Reports
+from ._report import Attribution, DeviationReport, NeuronTraces, NodeDeviation, DeviationReports
 from ._simulate import simulate
 
 
 def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0, input_as="dense",
-              attribution=True, tau_vr=None, platform_options=None, trace_neurons=3):
+              attribution=True, tau_vr=None, platform_options=None, trace_neurons=3,
+              progress=None):
     """Compare ``platform``'s model of ``graph`` with the ideal model on ``inputs``.
 
     **Arguments:**
@@ -37,6 +38,8 @@ def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0
     - ``platform_options``: options of the platform (axis values, quirk switches).
     - ``trace_neurons``: keep, per spiking node, the rasters and membrane traces (ideal vs
       platform) of this many most divergent neurons for ``report.plot`` (0: none).
+    - ``progress``: a callable taking one line of text, called before each run (the ideal
+      model, then each platform), e.g. ``print`` (the CLI's progress output).
 
     Returns a :class:`DeviationReport`.
     """
@@ -57,15 +60,19 @@ def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0
         ideal_in = {k: Spikes.from_raster(v, dt, t0) for k, v in inputs.items()}
     else:
         ideal_in = inputs
+    say = progress if progress is not None else (lambda line: None)
+    say(f"ideal model: {n_steps} steps")
     ideal = simulate(net, ideal_in, dt=dt, t0=t0, t1=t0 + n_steps * dt, spike_area=spike_area, reset=reset)
     ideal_trains = {n: _ideal_filtered(ideal, n, dt, t0, n_steps, tau_vr) for n in net.spiking}
     ctx = dict(net=net, inputs=inputs, input_as=input_as, dt=dt, t0=t0, n_steps=n_steps, spike_area=spike_area,
                tau_vr=tau_vr, ideal=ideal, ideal_trains=ideal_trains, reset=reset, attribution=attribution,
                trace_neurons=trace_neurons)
     if not many:
+        say(f"platform {getattr(platform, 'name', platform)}")
         return _one(get_platform(platform, **opts), ctx)
-    out = Reports()
-    for name in names:
+    out = DeviationReports()
+    for i, name in enumerate(names):
+        say(f"[{i + 1}/{len(names)}] platform {getattr(name, 'name', name)}")
         try:
             out[name] = _one(get_platform(name, **opts.get(name, {})), ctx)
         except UnsupportedError as e:

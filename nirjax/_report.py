@@ -1,6 +1,6 @@
 """What :func:`nirjax.deviation` returns: per-node numbers, the attribution, the traces a
 reader needs to see the difference, and the report values that print as a table, export
-to JSON and plot (one platform: :class:`DeviationReport`; several: :class:`Reports`)."""
+to JSON and plot (one platform: :class:`DeviationReport`; several: :class:`DeviationReports`)."""
 
 from __future__ import annotations
 
@@ -296,11 +296,25 @@ def _jsonable(v):
 
 
 def _dump(obj, path, kw):
-    s = json.dumps(obj, indent=1, allow_nan=False, **kw)
+    s = json.dumps(obj, allow_nan=False, **kw) if kw else _compact(obj, 0)
     if path is not None:
         with open(os.fspath(path), "w") as f:
             f.write(s)
     return s
+
+
+def _compact(v, depth):
+    """JSON, indented by one space per level, with lists of numbers on one line (traces
+    stay readable and small)."""
+    pad, inner = " " * depth, " " * (depth + 1)
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        items = [f"{inner}{json.dumps(k)}: {_compact(x, depth + 1)}" for k, x in v.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(v, list) and v and not all(isinstance(x, (int, float, str, bool)) or x is None for x in v):
+        return "[\n" + ",\n".join(inner + _compact(x, depth + 1) for x in v) + "\n" + pad + "]"
+    return json.dumps(v, allow_nan=False)
 
 
 def _short(v):
@@ -309,7 +323,7 @@ def _short(v):
     return str(v)
 
 
-class Reports(dict):
+class DeviationReports(dict):
     """``deviation(graph, [platforms] | "all", ...)``: platform name -> :class:`DeviationReport`;
     ``skipped``: platform name -> why it cannot run the graph. ``print(reports)`` shows one
     row per platform, ``to_json(path)`` writes every report, ``plot(path)`` draws them side by side."""
@@ -357,11 +371,11 @@ class Reports(dict):
         a0.barh(ys, [self[n].total for n in names], color="C1", label="total")
         fl = [(y, self[n].floor) for y, n in zip(ys, names) if self[n].floor is not None]
         if fl:
-            a0.plot([v for _, v in fl], [y for y, _ in fl], "k|", ms=12, label="floor (time stepping)")
+            a0.plot([v for _, v in fl], [y for y, _ in fl], "k|", ms=12, mew=2, label="floor (time stepping)")
         a0.set_yticks(ys, names, fontsize=8)
         a0.invert_yaxis()
         a0.set_xlabel("van Rossum distance", fontsize=8)
-        a0.legend(fontsize=7)
+        a0.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False)
         axes = []
         for n in names:
             for a in self[n].attribution:
