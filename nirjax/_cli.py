@@ -6,6 +6,7 @@
   simulate   run a graph on an input (ideal model or a platform model), save the Solution (.npz)
   deviation  how far platform models are from the ideal model, and why (table, JSON, figure)
   reproduce  regenerate a NIR paper experiment
+  data       the data bundled with nirjax (the NIR paper's LIF graph, input, recordings) and their paths
 
 `nirjax COMMAND --help` explains each argument.
 """
@@ -115,14 +116,21 @@ def _parser():
     rp.add_argument("which", choices=["lif"], help="which experiment: 'lif' (one LIF neuron on every platform)")
     rp.add_argument("--out", default="reproduce_out", metavar="DIR",
                     help="the folder to write results into (default ./reproduce_out)")
+    ap = sub.add_parser("data", help="list the bundled data files, or print the path of one",
+                        description="The data bundled with nirjax (the NIR paper's LIF graph lif_norse.nir, its "
+                                    "pulse input lif_input.csv and the recorded traces lif_*.csv.gz; see "
+                                    "ATTRIBUTION.md). With NAME, print that file's path, e.g. "
+                                    "`nirjax info $(nirjax data lif_norse.nir)`.")
+    ap.add_argument("name", metavar="NAME", nargs="?", default=None, help="a bundled file name; omit to list them")
     return p
 
 
 def _graph_input_args(p):
     p.add_argument("graph", metavar="GRAPH", help="path to a .nir file")
     p.add_argument("--input", "-i", required=True, metavar="FILE",
-                   help="the input: FILE.npy holding one array (steps, *input_shape) for a one-input graph, or "
-                        "FILE.npz with one such array per input node, named after it")
+                   help="the input: FILE.npy holding one array (steps, *input_shape) for a one-input graph, "
+                        "FILE.npz with one such array per input node, named after it, or FILE.csv / FILE.txt "
+                        "(one row per step, the input's values flattened; comma- / whitespace-separated)")
     p.add_argument("--dt", type=float, required=True, help=_DT_HELP)
     p.add_argument("--spike-area", type=float, default=1.0,
                    help="the area q of every spike (default 1); a graph exported by a time-stepped framework "
@@ -173,12 +181,19 @@ def _read_inputs(path, net):
         with np.load(path) as z:
             return {k: z[k] for k in z.files}
     if path.suffix == ".npy":
-        x = np.load(path)
-        if len(net.inputs) != 1:
-            raise ValueError(f"The graph has inputs {list(net.inputs)}: give an .npz file with one array per "
-                             "input, named after it (numpy.savez(FILE, **{name: array})).")
-        return {net.inputs[0]: x}
-    raise ValueError(f"Input file {str(path)!r}: expected .npy (one array) or .npz (one array per input).")
+        return _one_input(net, np.load(path))
+    if path.suffix in (".csv", ".txt"):
+        x = np.loadtxt(path, delimiter="," if path.suffix == ".csv" else None, ndmin=2)
+        return _one_input(net, x)
+    raise ValueError(f"Input file {str(path)!r}: expected .npy (one array), .npz (one array per input) or "
+                     ".csv/.txt (one row per step).")
+
+
+def _one_input(net, x):
+    if len(net.inputs) != 1:
+        raise ValueError(f"The graph has inputs {list(net.inputs)}: give an .npz file with one array per "
+                         "input, named after it (numpy.savez(FILE, **{name: array})).")
+    return {net.inputs[0]: x}
 
 
 def _load(path, spike_area):
@@ -402,7 +417,18 @@ def _cmd_reproduce(args):
     return 0
 
 
-_COMMANDS = {"demo": _cmd_demo, "info": _cmd_info, "platforms": _cmd_platforms, "simulate": _cmd_simulate,
+def _cmd_data(args):
+    import nirjax
+
+    if args.name is not None:
+        print(nirjax.data.path(args.name))
+        return 0
+    for n in nirjax.data.names():
+        print(f"{n:28s} {nirjax.data.path(n)}")
+    return 0
+
+
+_COMMANDS = {"data": _cmd_data, "demo": _cmd_demo, "info": _cmd_info, "platforms": _cmd_platforms, "simulate": _cmd_simulate,
              "deviation": _cmd_deviation, "reproduce": _cmd_reproduce}
 
 
