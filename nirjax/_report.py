@@ -249,11 +249,15 @@ def _draw_node(sf, name, nd, n_steps, platform, *, neurons=None):
             av.set_xlabel("time (ms); membrane potential in NIR units", fontsize=8)
 
 
+def _finite(v):
+    return v is not None and math.isfinite(v)
+
+
 def _draw_attribution(ax, rep):
-    at = [a for a in rep.attribution if a.explained is not None]
+    at = [a for a in rep.attribution if _finite(a.explained)]
     labels = [a.axis for a in at]
     vals = [a.explained for a in at]
-    if rep.floor is not None:
+    if _finite(rep.floor) and _finite(rep.interaction):
         labels.append("time stepping (floor)")
         vals.append(rep.floor)
         labels.append("interaction")
@@ -368,8 +372,8 @@ class DeviationReports(dict):
         subs = np.atleast_1d(fig.subfigures(len(heights), 1, height_ratios=heights))
         a0, a1 = subs[0].subplots(1, 2, width_ratios=[1, 1.5])
         ys = np.arange(len(names))
-        a0.barh(ys, [self[n].total for n in names], color="C1", label="total")
-        fl = [(y, self[n].floor) for y, n in zip(ys, names) if self[n].floor is not None]
+        a0.barh(ys, [self[n].total if _finite(self[n].total) else 0.0 for n in names], color="C1", label="total")
+        fl = [(y, self[n].floor) for y, n in zip(ys, names) if _finite(self[n].floor)]
         if fl:
             a0.plot([v for _, v in fl], [y for y, _ in fl], "k|", ms=12, mew=2, label="floor (time stepping)")
         a0.set_yticks(ys, names, fontsize=8)
@@ -379,13 +383,13 @@ class DeviationReports(dict):
         axes = []
         for n in names:
             for a in self[n].attribution:
-                if a.explained is not None and a.axis not in axes:
+                if _finite(a.explained) and a.axis not in axes:
                     axes.append(a.axis)
         if axes and names:
             m = np.full((len(names), len(axes)), np.nan)
             for i, n in enumerate(names):
                 for a in self[n].attribution:
-                    if a.explained is not None:
+                    if _finite(a.explained):
                         m[i, axes.index(a.axis)] = a.explained
             lim = max(float(np.nanmax(np.abs(m))), 1e-12)
             im = a1.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
