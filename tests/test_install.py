@@ -128,3 +128,18 @@ def test_reproduce_lif_from_an_empty_folder(installed):
     rec = {k: v for k, v in res.items() if "reproduced" in v}
     assert len(rec) == 8 and all(v["reproduced"] for v in rec.values()), rec.keys()
     assert (out / "table.txt").stat().st_size > 0 and (out / "lif_comparison.png").stat().st_size > 0
+
+
+def test_all_lists_every_public_name():
+    """``__all__`` is the public API: every public attribute of ``nirjax`` (not a submodule
+    imported on the way) is in it, and every name in it exists."""
+    import types
+
+    import nirjax
+
+    public = {n for n in dir(nirjax) if not n.startswith("_") and not isinstance(getattr(nirjax, n), types.ModuleType)}
+    modules = {n for n in nirjax.__all__ if isinstance(getattr(nirjax, n, None), types.ModuleType)}
+    assert public == set(nirjax.__all__) - modules, (public - set(nirjax.__all__), set(nirjax.__all__) - public)
+    assert modules == {"data"}
+    assert len(nirjax.__all__) == len(set(nirjax.__all__))
+    assert issubclass(nirjax.PlatformError, nirjax.UnsupportedError)
