@@ -452,8 +452,20 @@ def main(argv=None):
     except Exception as e:
         if args.traceback or type(e).__name__ not in ("EquinoxRuntimeError", "XlaRuntimeError"):
             raise
-        print(f"nirjax {args.cmd}: error: {str(e).strip().splitlines()[0]}", file=sys.stderr)
+        print(f"nirjax {args.cmd}: error: {_runtime_message(e)}", file=sys.stderr)
         return 1
+
+
+def _runtime_message(e):
+    """The check's own message inside an ``eqx.error_if`` failure (not JAX's stack notes)."""
+    import re
+
+    text = str(e)
+    found = [m for m in re.findall(r"EquinoxRuntimeError: (.+)", text) if not m.startswith("Above is the stack")]
+    if found:
+        return found[-1].strip()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else type(e).__name__
 
 
 __all__ = ["main"]

@@ -110,6 +110,7 @@ def test_simulate_npz_inputs_and_errors(tmp_path, capsys):
         (["-i", PULSES, "-p", "norse", "--method", "rk"], "--method applies to the ideal model only"),
         (["-i", PULSES, "-p", "nosuch"], "nosuch"),
         (["-i", PULSES, "-p", "speck"], "'1'"),
+        (["-i", PULSES, "--max-spikes", "1"], "spike-time buffer"),  # an error_if inside the jitted run
     ]
     for extra, msg in cases:
         assert main(["simulate", LIF, "--dt", "1e-4", "--out", str(tmp_path / "e.npz"), *extra]) == 1, extra
