@@ -11,17 +11,12 @@ import numpy as np
 from .semantics import platforms as _platforms
 from .semantics.platforms import ideal_axes
 
-from . import _report
 from ._errors import UnsupportedError
 from ._inputs import Spikes
 from ._platform_api import _load, get_platform
-from ._report import Attribution, DeviationReport, NodeDeviation
+from ._report import Attribution, DeviationReport, DeviationReports, NeuronTraces, NodeDeviation
 from ._simulate import simulate
 from .solvers.stepped import run
-
-# H4's report values (nirjax/_report.py on branch `ux`): used where present
-DeviationReports = getattr(_report, "DeviationReports", None) or getattr(_report, "Reports")
-NeuronTraces = getattr(_report, "NeuronTraces", None)
 
 _OWN = ("graph", "inputs", "dt", "t1", "t0", "spike_area", "reset", "platform", "initial_state", "platform_options")
 IDEAL_OPTIONS = tuple(k for k in inspect.signature(simulate).parameters
@@ -165,7 +160,8 @@ def _one(p, ctx):
             x = {k: v * f for k, v in inputs.items()}
         prog = _platforms.program(net, plat, dt=dt, spike_area=spike_area,
                                   initial_state=prog_init if prog_init is not None else init)
-        sol = run(prog, x, t0=t0, record=("spikes", "v"))
+        # unfolded: the attribution runs differ in coefficient values, and share one compilation
+        sol = run(prog, x, t0=t0, record=("spikes", "v"), fold=False)
         return sol.spikes, sol.states
 
     spikes, states = simulate_platform(p)  # refusals raise before the ideal run
@@ -173,7 +169,7 @@ def _one(p, ctx):
     nodes, total_sq = {}, 0.0
     for n in net.spiking:
         nd = _node_deviation(ideal, spikes[n], states[n]["v"], n, dt, t0, n_steps, tau_vr, ideal_trains[n])
-        if ctx["trace_neurons"] and NeuronTraces is not None:  # what report.plot draws (nirjax/_report.py)
+        if ctx["trace_neurons"]:  # what report.plot draws (nirjax/_report.py)
             nd.traces = NeuronTraces.select(
                 distance_sq=_vr_sq_each(ideal_trains[n], np.asarray(spikes[n]), dt, tau_vr),
                 ideal_times=ideal.spike_times[n], ideal_v=ideal.states[n]["v"], raster_p=spikes[n],
@@ -217,11 +213,10 @@ def _one(p, ctx):
             inter = total - floor - sum(a.explained for a in attrib if a.explained is not None)
         except (UnsupportedError, ValueError):
             floor, inter = None, None
-    extra = {"t0": t0} if "t0" in getattr(DeviationReport, "__dataclass_fields__", {}) else {}
     return DeviationReport(
         platform=p.name, version=p.version, dt=dt, spike_area=spike_area, n_steps=n_steps, nodes=nodes,
         total=total, attribution=attrib, floor=floor, interaction=inter, quirks=p.quirks(),
-        axes={ax: getattr(p, ax) for ax in _platforms.AXES}, **extra,
+        axes={ax: getattr(p, ax) for ax in _platforms.AXES}, t0=t0,
     )
 
 

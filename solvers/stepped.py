@@ -22,6 +22,7 @@ Executor-side transformations (none changes a result):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import equinox as eqx
@@ -60,6 +61,8 @@ def run(program: Program, inputs: dict, *, t0=0.0, record=RECORDABLE, dtype=None
     """
     record, dtype, unroll = run_options(program, record=record, dtype=dtype, unroll=unroll)
     prog = fold_constants(program) if fold else program
+    # the platform value is a label of the program, not part of what runs: keep it out of the cache key
+    prog = dataclasses.replace(prog, platform=None)
     return _run_jit(prog, inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
 
 
