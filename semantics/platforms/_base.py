@@ -499,7 +499,7 @@ class Platform:
         """``(order, predecessors, delayed)``: the evaluation order of every node, the in-edges as
         the platform's executor runs them, and the edges ``(src, dst)`` that read ``src``'s value of
         the previous step (back edges of cycles and the latency axis, one set)."""
-        preds = dict(net.predecessors)
+        preds = self.edges(net)
         for n in self.single_input(net):
             preds[n] = preds[n][:1]
         if self.fires_first():
@@ -507,7 +507,7 @@ class Platform:
             order = tuple(net.inputs) + tuple(net.map_order) + tuple(net.neurons) + tuple(net.outputs)
             back = frozenset()
         else:
-            order, back = execution_order(net, self.executor_order)
+            order, back = execution_order(net, self.executor_order, preds)
         delayed = set(back)
         lat = self.latency
         weights = {n for n, m in net.nodes.items() if isinstance(m, (Affine, Linear, Conv))}
@@ -530,6 +530,11 @@ class Platform:
                         delayed.add((m, n))
         return order, tuple(sorted((k, tuple(v)) for k, v in preds.items())), frozenset(delayed)
 
+    def edges(self, net):
+        """The in-edges ``{node: (sources...)}`` as the platform's importer wires the graph (default:
+        the graph's own)."""
+        return dict(net.predecessors)
+
     def single_input(self, net):
         """Nodes that receive only their first in-edge (an executor quirk; default none)."""
         return ()
@@ -551,6 +556,18 @@ def recurrent_layers(net):
     return out
 
 
+def nirtorch_name_collision(net):
+    """Two node names that nirtorch's executors (which key modules by ``name.replace('.', '_')``)
+    confuse, or None."""
+    seen = {}
+    for n in (*net.inputs, *net.nodes, *net.outputs):
+        k = n.replace(".", "_")
+        if k in seen and seen[k] != n:
+            return seen[k], n
+        seen[k] = n
+    return None
+
+
 def set_weights(m, w, b=None):
     """The weight map ``m`` with weight ``w`` (and bias ``b`` where given)."""
     import equinox as eqx
@@ -561,15 +578,16 @@ def set_weights(m, w, b=None):
     return m
 
 
-def execution_order(net, rule="topological"):
-    """Evaluation order of all nodes and the back edges of cycles.
+def execution_order(net, rule="topological", preds=None):
+    """Evaluation order of all nodes and the back edges of cycles (of ``net``'s edges, or of the
+    in-edges ``preds`` ``{node: (sources...)}`` where given).
 
     ``'topological'``: a depth-first post-order from the inputs, reversed (a topological order
     of the graph without its back edges). ``'nirtorch_dfs'``: nirtorch 2.x GraphExecutor's
     pre-order walk from the inputs (a node runs when first reached; an in-edge from a node not
     yet run reads the previous step), which delays the later branch of a diamond by one step.
     """
-    preds = dict(net.predecessors)
+    preds = dict(net.predecessors) if preds is None else dict(preds)
     names = list(net.inputs) + list(net.nodes) + list(net.outputs)
     succ = {n: [] for n in names}
     for dst, ps in preds.items():

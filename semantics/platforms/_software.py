@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from ..errors import PlatformError
 from ..maps import Affine, Flatten, Linear, Map
 from ..neurons import IF, LIF, CubaLIF
-from ._base import Check, Platform, execution_order, kind_of
+from ._base import Check, Platform, execution_order, kind_of, nirtorch_name_collision, recurrent_layers
 
 
 def _allclose(a, b, rtol=1e-5, atol=1e-8):
@@ -89,11 +89,14 @@ class SnnTorch(Platform):
     supported: ClassVar[tuple] = ("LIF", "CubaLIF", "Affine", "Linear", "Conv", "Pool2d", "Flatten", "Identity")
     QUIRKS: ClassVar[dict] = {
         "one_threshold_per_layer": ("snntorch one threshold per LIF layer (np.unique(r dt/tau)[0])", False),
+        "nirtorch_fx_import": ("snntorch-1.0.0 import_from_nir (nirtorch 2.6): a recurrent block computes "
+                               "W_rec (x + s_prev) + b_rec", False),
     }
     PRESETS: ClassVar[dict] = {
         "1.0.0": {},
-        "0.9.4": {"version": "0.9.4", "reset_timing": "next_recurrent"},
-        "paper": {"version": "0.9.4 (as the NIR paper ran it)", "reset_timing": "next_recurrent"},
+        "0.9.4": {"version": "0.9.4", "reset_timing": "next_recurrent", "nirtorch_fx_import": False},
+        "paper": {"version": "0.9.4 (as the NIR paper ran it)", "reset_timing": "next_recurrent",
+                  "nirtorch_fx_import": False},
     }
 
     version: str = "1.0.0"
@@ -107,11 +110,47 @@ class SnnTorch(Platform):
     ignores: frozenset = frozenset({"v_reset"})
     initial_state: str = "zero"
     one_threshold_per_layer: bool = True
+    nirtorch_fx_import: bool = True
+    """snnTorch 1.0.0 ``import_from_nir``: ``_create_rnn_subgraph`` replaces a neuron <-> Affine/Linear
+    pair by a subgraph with the edges input -> w_rec, w_rec -> lif, lif -> w_rec, and nirtorch 2.6's
+    ``nir_interpreter`` runs them literally, so the layer computes ``h = W_rec (x + s_prev) + b_rec``
+    (then ``I = alpha I + h``), not ``x + W_rec s_prev + b_rec``. The same interpreter crashes
+    (``AttributeError: 'GraphModule' object has no attribute 'items'``) when it reaches the block
+    before the block's source is built (see :meth:`check`). Recorded in ``tests/golden/snntorch``
+    (rnn_a, rnn_b, rnn_c, rnn_lif, names_rnn_*; found by the parity recorders)."""
 
     def quirks(self):
         q = super().quirks()
         q["snntorch-0.9.4 RSynaptic reset one step late"] = self.reset_timing == "next_recurrent"
         return q
+
+    def check(self, net):
+        super().check(net)
+        clash = nirtorch_name_collision(net)
+        if clash:
+            raise PlatformError(
+                f"snnTorch (nirtorch) keys modules by name.replace('.', '_'): nodes {clash[0]!r} and {clash[1]!r} "
+                "collide, and the import fails (RuntimeError: The size of tensor a must match the size of tensor b). "
+                "Rename one of them."
+            )
+        if self.nirtorch_fx_import and _snntorch_crashes(net):
+            raise PlatformError(
+                "snnTorch 1.0.0 import_from_nir cannot import this graph: AttributeError: 'GraphModule' object has no "
+                "attribute 'items' (nirtorch 2.6 _construct_fx_graph visits the nodes in the file's alphabetical "
+                "order from the Input, re-queues a node whose source is not built yet, and re-visiting the recurrent "
+                f"block {sorted(recurrent_layers(net))} re-runs its construction; here a node feeding the block sorts "
+                "before the Input's name). Rename the nodes (e.g. the Input 'input' and the layers after it)."
+            )
+
+    def edges(self, net):
+        preds = super().edges(net)
+        if not self.nirtorch_fx_import:
+            return preds
+        for n, m in recurrent_layers(net).items():  # the block's input runs through W_rec with the spikes
+            outside = tuple(p for p in preds[n] if p != m)
+            preds[n] = (m,)
+            preds[m] = outside + (n,)
+        return preds
 
     def reject_reason(self, kind):
         if kind == "IF":
@@ -185,6 +224,10 @@ class Norse(Platform):
     def reject_reason(self, kind):
         return f"Norse 1.1.0 from_nir has no mapping for {kind}."
 
+    def check(self, net):
+        super().check(net)
+        _refuse_name_collision(self, net)
+
     def neuron_coeffs(self, name, node, dt, mapping):
         c = super().neuron_coeffs(name, node, dt, mapping)
         z = c["v_unit"] * 0
@@ -213,7 +256,10 @@ class Sinabs(Platform):
     source: ClassVar[str] = "sinabs 3.1.3 sinabs/nir.py, layers/functional/lif.py, activation/spike_generation.py"
     units: ClassVar[str] = "input units (r ignored)"
     supported: ClassVar[tuple] = ("LIF", "IF", "LI", "Affine", "Conv", "Pool2d", "Flatten", "Identity")
-    QUIRKS: ClassVar[dict] = {"first_input_only": ("nirtorch-2.0.2 first in-edge only", False)}
+    QUIRKS: ClassVar[dict] = {
+        "first_input_only": ("nirtorch-2.0.2 first in-edge only", False),
+        "drop_back_edges": ("sinabs-3.1.3 whole-sequence layers drop the back edges of cycles", False),
+    }
     PRESETS: ClassVar[dict] = {
         "3.1.3": {},
         "paper": {"version": "3.1.3 (as the NIR paper ran it: tau / dt and the input x r dt/tau by hand)",
@@ -233,6 +279,10 @@ class Sinabs(Platform):
     initial_state: str = "zero"
     first_input_only: bool = True
     """nirtorch-2.0.2 quirk (Sinabs' executor): a node with several in-edges receives only the first."""
+    drop_back_edges: bool = True
+    """Sinabs quirk: layers run whole sequences in one call, so the source of a back edge never has a
+    cached output and the edge contributes nothing: a recurrent LIF layer runs without its recurrence
+    (``lif = LIF(W_in x + b_in)``), silently (recorded: tests/golden/sinabs/rnn_lif)."""
 
     def quirks(self):
         q = super().quirks()
@@ -248,10 +298,14 @@ class Sinabs(Platform):
 
     def check(self, net):
         super().check(net)
-        _, back = execution_order(net)
-        if back:
-            raise PlatformError(f"Sinabs 3.1.3 runs whole-sequence layers and has no recurrence; edges {sorted(back)} "
-                                "close a cycle.")
+        _refuse_name_collision(self, net)
+
+    def edges(self, net):
+        preds = super().edges(net)
+        if self.drop_back_edges:
+            _, back = execution_order(net)
+            preds = {d: tuple(p for p in ps if (p, d) not in back) for d, ps in preds.items()}
+        return preds
 
     def value_checks(self, net, dt):
         return [Check(n, jnp.any(net.nodes[n].v_leak != 0), f"Sinabs needs v_leak == 0; node {n!r} has v_leak != 0.")
@@ -303,6 +357,7 @@ class Rockpool(Platform):
 
     def check(self, net):
         super().check(net)
+        _refuse_name_collision(self, net)
         for n in net.neurons:
             if isinstance(net.nodes[n], LIF) and not self.native_lif:
                 raise PlatformError(
@@ -371,6 +426,12 @@ class Spyx(Platform):
 
     def check(self, net):
         super().check(net)
+        if "input" not in net.inputs:
+            raise PlatformError(
+                f"Spyx 1.0.0 from_nir walks the edge list from the node literally named 'input' (spyx/nir.py "
+                f"_build_model._order_edge_list); this graph's input is {list(net.inputs)}, so Spyx builds an empty "
+                "model that returns its input unchanged, silently. Rename the Input node 'input'."
+            )
         for name, node in net.nodes.items():
             if self.flatten_channels_last and isinstance(node, Flatten) and len(node.in_shape) == 3 \
                     and len(node.out_shape) != 1:
@@ -529,6 +590,82 @@ class Nengo(Platform):
         if isinstance(node, IF) and self.paper_if:
             out.pop("v_floor", None)  # the paper's IF has no floor
         return out
+
+
+def _refuse_name_collision(platform, net):
+    clash = nirtorch_name_collision(net)
+    if clash:
+        raise PlatformError(
+            f"{platform.name} {platform.version}: its nirtorch executor keys modules by name.replace('.', '_'); nodes "
+            f"{clash[0]!r} and {clash[1]!r} collide and the import fails (RuntimeError: The size of tensor a must "
+            "match the size of tensor b). Rename one of them."
+        )
+
+
+def _snntorch_crashes(net):
+    """Whether snnTorch 1.0.0 ``import_from_nir`` raises ``AttributeError: 'GraphModule' object has no
+    attribute 'items'`` on ``net`` read from a .nir file (``nir.read`` returns the nodes in alphabetical
+    order). ``_replace_rnn_subgraph_with_nirgraph`` replaces each recurrent pair by one NIRGraph node
+    named ``neuron.split('.')[0]``, appended after the other nodes; nirtorch 2.6 ``_construct_fx_graph``
+    pops nodes from a queue in that order, moves nodes before the first Input to the back, re-queues a
+    node whose sources are not built yet, and a second visit of a NIRGraph node crashes. The rule was
+    found and checked against the real import by the parity recorders (tests/parity/verify_rules.py)."""
+    blocks = recurrent_layers(net)
+    if not blocks:
+        return False
+    nodes = sorted((*net.inputs, *net.nodes, *net.outputs))
+    edges = [(p, d) for d, ps in net.predecessors for p in ps]
+    for lif, w in blocks.items():
+        key = lif.split(".")[0]
+        edges = [e for e in edges if e not in ((lif, w), (w, lif))]
+        nodes = [k for k in nodes if k not in (lif, w)]
+        edges = [(a, key if b == lif else b) for a, b in edges]
+        edges = [(key if a == lif else a, b) for a, b in edges]
+        if key not in nodes:
+            nodes.append(key)
+    block_names = {lif.split(".")[0] for lif in blocks}
+    queue, built, started = list(nodes), set(), False
+    visits = {k: 0 for k in nodes}
+    for _ in range(10000):
+        if not queue:
+            break
+        k = queue.pop(0)
+        if not started and k not in net.inputs:
+            queue.append(k)
+            continue
+        started = True
+        if k in net.inputs:
+            built.add(k)
+            continue
+        srcs = [a for a, b in edges if b == k]
+        if k in net.outputs:
+            if queue and k not in built:
+                queue.append(k)
+            else:
+                built.add(k)
+            continue
+        if k in block_names:
+            visits[k] += 1
+            if visits[k] > 1:
+                return True
+        missing = [a for a in srcs if a not in built and not (len(srcs) > 1 and _edge_reaches(k, a, edges))]
+        if missing:
+            queue.append(k)
+            continue
+        built.add(k)
+    return False
+
+
+def _edge_reaches(start, end, edges):
+    seen, todo = set(), [start]
+    while todo:
+        c = todo.pop()
+        if c == end:
+            return True
+        if c not in seen:
+            seen.add(c)
+            todo += [b for a, b in edges if a == c]
+    return False
 
 
 def _reaches(net, src, dst):
