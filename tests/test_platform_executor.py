@@ -145,7 +145,7 @@ def test_snntorch_094_rsynaptic_resets_one_step_late():
     g = nirjax.load(PAPER / "03_rnn" / "braille_noDelay_noBias_subtract.nir", warn=False)
     x = (np.random.default_rng(3).random((60, 12)) < 0.3).astype(float)
     sol = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4")
-    new = nirjax.simulate(g, x, dt=1e-4, platform="snntorch")
+    new = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4", reset_timing="same")
     # reference for the hidden layer, written from the rule (recurrent input from the spikes of t-1)
     n1, fc1, rec = g.nodes["lif1.lif"], g.nodes["fc1"], g.nodes["lif1.w_rec"]
     alpha = 1 - 1e-4 / np.asarray(n1.tau_syn)

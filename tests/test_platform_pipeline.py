@@ -107,10 +107,12 @@ def test_no_per_graph_state_on_platform_values():
         p = nirjax.get_platform(name)
         before = dataclasses.asdict(p)
         a = nirjax.compile_platform(g, p, dt=1e-4)
-        g2 = eqx.tree_at(lambda q: q.nodes["fc1"].weight, g, g.nodes["fc1"].weight * 2.0)
+        g2 = eqx.tree_at(lambda q: q.nodes["lif1.w_rec"].weight, g, g.nodes["lif1.w_rec"].weight * 3.0)
         b = nirjax.compile_platform(g2, p, dt=1e-4)
+        a2 = nirjax.compile_platform(g, p, dt=1e-4)
         assert dataclasses.asdict(p) == before and not [k for k in vars(p) if k.startswith("_")]
-        assert np.array_equal(np.asarray(a.maps["fc1"].weight), np.asarray(b.maps["fc1"].weight))  # 127/max|W|
+        w = [np.asarray(q.maps["fc1"].weight) for q in (a, b, a2)]
+        assert np.array_equal(w[0], w[2]) and not np.array_equal(w[0], w[1])  # one scale per population
     s = nirjax.get_platform("speck")
     g = nirjax.load(GRAPHS / "conv_if_a.nir", warn=False)
     assert nirjax.compile_platform(g, s, dt=1e-3).maps["conv1"].weight.shape == g.nodes["conv1"].weight.shape
@@ -130,7 +132,7 @@ def _chain(kind, n_in=3, n_hidden=5, n_out=2, seed=0):
                                w_in=one, v_threshold=one, v_reset=0 * one)
         return nir.IF(r=one, v_threshold=one, v_reset=0 * one)
 
-    scale = {"LIF": 3.0, "CubaLIF": 0.3, "IF": 0.5}[kind]
+    scale = {"LIF": 3.0, "CubaLIF": 0.3, "IF": 5e3}[kind]
     return nirjax.load(nir.NIRGraph(nodes={
         "input": nir.Input(input_type={"input": np.array([n_in])}),
         "fc1": nir.Affine(weight=scale * rng.random((n_hidden, n_in)), bias=np.zeros(n_hidden)),
@@ -217,7 +219,7 @@ def test_surrogate_gradient_with_traced_graph(name):
     def total(g):
         return jnp.sum(jax.vmap(count, in_axes=(None, 0))(g, xs))
 
-    value, grads = jax.jit(eqx.filter_value_and_grad(total))(g)
+    value, grads = eqx.filter_jit(eqx.filter_value_and_grad(total))(g)
     gw = np.asarray(grads.nodes["fc1"].weight)
     assert np.all(np.isfinite(gw)) and np.abs(gw).sum() > 0, name
     assert float(value) == float(total(g))  # jit gives the eager value
@@ -231,7 +233,7 @@ def test_surrogate_gradient_speck_conv_if():
         c = jax.vmap(lambda xx: nirjax.simulate(g, xx, dt=1e-3, platform="speck").spike_counts["if2"])(x)
         return jnp.sum(c)
 
-    grads = jax.jit(eqx.filter_grad(total))(g)
+    grads = eqx.filter_jit(eqx.filter_grad(total))(g)
     gw = np.asarray(grads.nodes["conv1"].weight)
     assert np.all(np.isfinite(gw)) and np.abs(gw).sum() > 0
 
@@ -287,7 +289,7 @@ def _delay_graph():
                         v_threshold=np.array([1.0]), v_reset=np.array([0.0])),
         "thr": nir.Threshold(threshold=np.array([0.5, 0.5])),
         "output": nir.Output(output_type={"output": np.array([1])}),
-        "output2": nir.Output(output_type={"output2": np.array([2])}),
+        "output2": nir.Output(output_type={"output": np.array([2])}),
     }
     edges = [("input", "fc1"), ("fc1", "lif1"), ("lif1", "dly"), ("dly", "fc2"), ("fc2", "lif2"), ("lif2", "output"),
              ("input", "thr"), ("thr", "output2")]
@@ -299,22 +301,27 @@ def test_chunked_run_equals_one_run_with_delay(name):
     g = _delay_graph()
     x = (np.random.default_rng(5).random((90, 2)) < 0.5).astype(float) * np.array([1.0, 0.8])
     one = nirjax.simulate(g, x, dt=1e-4, platform=name, spike_area=1e-4)
-    a = nirjax.simulate(g, x[:41], dt=1e-4, platform=name, spike_area=1e-4)
+    # cut where spikes are in flight in the Delay (the one run's lif1 spiked within the last 5 steps)
+    k = next(k for k in range(40, 80) if np.asarray(one.spikes["lif1"][k - 3:k]).sum() > 0)
+    a = nirjax.simulate(g, x[:k], dt=1e-4, platform=name, spike_area=1e-4)
     assert a.final_state["dly"]["buffer"].shape == (5, 2) and "last_input" in a.final_state["thr"]
-    b = nirjax.simulate(g, x[41:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state)
+    assert np.asarray(a.final_state["dly"]["buffer"]).any()
+    b = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state)
     assert float(np.sum(one.spikes["lif2"])) > 3
     for n in one.spikes:
         np.testing.assert_array_equal(np.concatenate([a.spikes[n], b.spikes[n]]), np.asarray(one.spikes[n]))
     np.testing.assert_array_equal(np.concatenate([a.stats["outputs"]["output2"], b.stats["outputs"]["output2"]]),
                                   np.asarray(one.stats["outputs"]["output2"]))
     # without the carried state the continuation differs (the Delay's spikes in flight are lost)
-    c = nirjax.simulate(g, x[41:], dt=1e-4, platform=name, spike_area=1e-4,
-                        initial_state={k: v for k, v in a.final_state.items() if k != "dly"})
+    c = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4,
+                        initial_state={n: v for n, v in a.final_state.items() if n != "dly"})
     assert not np.array_equal(np.asarray(c.spikes["lif2"]), np.asarray(b.spikes["lif2"]))
 
 
 def test_initial_state_options_and_errors():
     g = nirjax.load(GRAPHS / "vleak_cuba.nir", warn=False)
+    g = eqx.tree_at(lambda q: (q.nodes["fc1"].bias, q.nodes["fc2"].bias), g,
+                    (g.nodes["fc1"].bias * 0, g.nodes["fc2"].bias * 0))  # no drive at all
     x = np.zeros((3, 3))
     vl = np.asarray(g.nodes["lif1"].v_leak)
     rest = nirjax.simulate(g, x[:1], dt=1e-4, platform="zoh", initial_state="rest")
@@ -326,12 +333,15 @@ def test_initial_state_options_and_errors():
     assert nirjax.get_platform("rockpool").initial_state == "zero"
     assert nirjax.get_platform("norse").initial_state == "rest"
     part = nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif2": {"v": np.full(2, 0.5)}})
-    assert part.spikes["lif1"].shape == (3, 6)
+    n1 = g.nodes["lif1"].shape[0]
+    np.testing.assert_allclose(np.asarray(part.states["lif2"]["v"][0]), 0.5 * np.exp(-1e-4 / np.asarray(
+        g.nodes["lif2"].tau_mem)) + np.asarray(g.nodes["lif2"].v_leak) * -np.expm1(-1e-4 / np.asarray(
+            g.nodes["lif2"].tau_mem)), rtol=1e-9)  # no current: v relaxes from 0.5 toward v_leak (closed form)
     with pytest.raises(ValueError, match="node 'nope' has no state.*nodes with state"):
         nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"nope": {"v": 0.0}})
     with pytest.raises(ValueError, match=r"initial_state\['lif1'\]: unknown key\(s\) \['u'\]"):
-        nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif1": {"u": np.zeros(6)}})
-    with pytest.raises(ValueError, match=r"initial_state\['lif1'\]\['v'\] has shape \(3,\), expected \(6,\)"):
+        nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif1": {"u": np.zeros(n1)}})
+    with pytest.raises(ValueError, match=rf"initial_state\['lif1'\]\['v'\] has shape \(3,\), expected \({n1},\)"):
         nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif1": {"v": np.zeros(3)}})
     with pytest.raises(ValueError, match="initial_state must be 'rest', 'zero'"):
         nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state="warm")
@@ -353,10 +363,11 @@ def test_options_that_do_not_apply_raise_and_platform_values_are_accepted_everyw
     by_name = nirjax.simulate(g, x, dt=1e-4, platform="norse", reset="subtract")
     jax.tree.map(np.testing.assert_array_equal, by_value.spikes, by_name.spikes)
     # compile_platform takes a path; run_platform runs the Program
-    prog = nirjax.compile_platform(BRAILLE, p, dt=1e-4)
+    with pytest.warns(nirjax.SpikeAreaHint):
+        prog = nirjax.compile_platform(BRAILLE, p, dt=1e-4)
     jax.tree.map(np.testing.assert_array_equal, nirjax.run_platform(prog, x).spikes, by_value.spikes)
     # stepper: the same, batched
-    sb = nirjax.stepper(BRAILLE, p, dt=1e-4)(np.stack([x, x]))
+    sb = nirjax.stepper(g, p, dt=1e-4)(np.stack([x, x]))
     np.testing.assert_array_equal(np.asarray(sb.spikes["lif2"][1]), np.asarray(by_value.spikes["lif2"]))
     # sweep over a weight with a platform
     sw = nirjax.sweep(g, {"fc1.weight": np.stack([g.nodes["fc1"].weight] * 2)}, x, dt=1e-4, platform=p)

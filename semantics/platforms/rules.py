@@ -140,7 +140,7 @@ def spike_count(v, theta, ge: bool, cap: int):
         s = heaviside(jnp.where(finite, (v - th) / jnp.abs(th), -1.0), ge)
     if cap == 1:
         return s
-    n = jnp.clip(jnp.floor(v / th), 1, cap)
+    n = jnp.clip(jnp.floor(v / th), 1.0, float(cap))
     return s * (1.0 + jax.lax.stop_gradient(n - 1.0))
 
 
