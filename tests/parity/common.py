@@ -99,7 +99,11 @@ def rel(p: Path) -> str:
     try:
         return str(p.relative_to(ROOT))
     except ValueError:
+        pass
+    try:
         return "shared/" + str(p.relative_to(SHARED.resolve()))
+    except ValueError:
+        return str(p)
 
 
 def sanitized_names(graph) -> dict:

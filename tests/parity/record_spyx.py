@@ -68,8 +68,12 @@ def nir_layout(a):
 
 
 def run_case(case):
-    path = str(graph_path(case))
-    x = case_input(case)
+    return run_graph(graph_path(case), case_input(case))
+
+
+def run_graph(path, x):
+    """Import the NIR file at `path` and run it on x (T, B, *in) -> (arrays, info)."""
+    path = str(path)
     # Spyx convolutions are channels-last (nnx.Conv): a user feeds (T, B, H, W, C)
     xj = jnp.asarray(np.ascontiguousarray(np.moveaxis(x, 2, -1)) if x.ndim == 5 else x)
     model, (out, states) = spyx.nir.from_nir(nir.read(path), xj, dt=DT, return_all_states=True)
