@@ -3,6 +3,9 @@ recorded by record_predictions.py (issue 9). Runs in the project venv (imports n
 
     .venv/bin/python tests/parity/check_predictions.py --graph MODEL.nir --inputs INPUTS.npz \\
         --recorded DIR [--name yinyang] [--frameworks norse,snntorch,spyx,rockpool] [--json OUT.json]
+    .venv/bin/python tests/parity/check_predictions.py --dir tests/golden/predictions
+        (every <name>_model.nir there, with <name>_inputs.npz and the recordings beside it;
+        nothing to check is not an error)
 
 For every framework with a recording DIR/<name>_<fw>.json: outcome "recorded" -> the
 platform model (tests/_parity.py's PLATFORM map: snntorch, norse, spyx, rockpool,
@@ -46,34 +49,48 @@ def model_spikes(path, x, platform, node, chunk=250):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--graph", required=True, type=Path)
-    ap.add_argument("--inputs", required=True, type=Path)
-    ap.add_argument("--recorded", required=True, type=Path)
+    ap.add_argument("--dir", type=Path, default=None, help="check every <name>_model.nir in this folder")
+    ap.add_argument("--graph", type=Path)
+    ap.add_argument("--inputs", type=Path)
+    ap.add_argument("--recorded", type=Path)
     ap.add_argument("--name", default=None)
     ap.add_argument("--frameworks", default=",".join(PLATFORM))
     ap.add_argument("--json", type=Path, default=None, help="write the agreement table here")
     args = ap.parse_args()
+    if args.dir is not None:
+        status = 0
+        for model in sorted(args.dir.glob("*_model.nir")):
+            name = model.name[:-len("_model.nir")]
+            status |= check(model, args.dir / f"{name}_inputs.npz", args.dir, name, args.frameworks,
+                            args.json and args.json.with_name(f"{name}_{args.json.name}"))
+        return status
+    if not (args.graph and args.inputs and args.recorded):
+        ap.error("give --dir, or --graph, --inputs and --recorded")
+    return check(args.graph, args.inputs, args.recorded, args.name or args.graph.stem, args.frameworks, args.json)
+
+
+def check(graph, inputs, recorded, name, frameworks, json_out) -> int:
+    """Check one graph; returns 1 if any framework disagrees with its model."""
     import nirjax
-    name = args.name or args.graph.stem
-    x = np.asarray(np.load(args.inputs)["input"], np.float32)
-    node = output_node(args.graph)
+    x = np.asarray(np.load(inputs)["input"], np.float32)
+    node = output_node(graph)
     bad, table = 0, {}
-    for fw in [f for f in args.frameworks.split(",") if f]:
-        meta_path = args.recorded / f"{name}_{fw}.json"
+    for fw in [f for f in frameworks.split(",") if f]:
+        meta_path = recorded / f"{name}_{fw}.json"
         if not meta_path.exists():
             continue
         meta = json.loads(meta_path.read_text())
         if meta["outcome"] != "recorded":
             try:
-                model_spikes(args.graph, x[:, :1], PLATFORM[fw], node)
+                model_spikes(graph, x[:, :1], PLATFORM[fw], node)
             except nirjax.UnsupportedError as e:
                 row = {"framework": meta["error"], "model": f"refuses: {e}", "agree": True}
             else:
                 row = {"framework": meta["error"], "model": "runs", "agree": False}
         else:
-            z = np.load(args.recorded / meta["file"])
+            z = np.load(recorded / meta["file"])
             try:
-                first, pred, counts = readout(model_spikes(args.graph, x, PLATFORM[fw], node))
+                first, pred, counts = readout(model_spikes(graph, x, PLATFORM[fw], node))
             except nirjax.UnsupportedError as e:
                 row = {"framework": "runs", "model": f"refuses: {e}", "agree": False}
             else:
@@ -85,9 +102,9 @@ def main():
                        "agree": bool(diff.size == 0 and np.array_equal(first, z["first_spike_step"]))}
         table[fw] = row
         bad += not row["agree"]
-        print(f"[check_predictions] {fw}: {'AGREE' if row['agree'] else 'DISAGREE'} {row}")
-    if args.json:
-        args.json.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"[check_predictions] {name}/{fw}: {'AGREE' if row['agree'] else 'DISAGREE'} {row}")
+    if json_out:
+        Path(json_out).write_text(json.dumps(table, indent=1) + "\n")
     return 1 if bad else 0
 
 
