@@ -23,7 +23,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_platforms.py
 	$(PY) benchmarks/bench_conv.py
 
-# Installs the real peer frameworks (two envs under $$PEERS_DIR, default .peers/), re-records
+# Installs the real peer frameworks (two envs under $PEERS_DIR, default .peers/), re-records
 # their outputs into tests/golden/ (fails unless byte-identical to git's), checks the findings
 # (verify_rules.py), nirjax's platform models against the goldens, and the trained model's
 # per-sample predictions in the real frameworks (tests/golden/predictions).
