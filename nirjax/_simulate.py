@@ -18,7 +18,8 @@ def simulate(
     spike_area: float = 1.0,
     reset: str | None = None,
     method: str = "exact",
-    platform: str | None = None,
+    platform=None,
+    initial_state=None,
     max_spikes: int | None = None,
     max_events: int | None = None,
     max_cascade: int = 64,
@@ -28,7 +29,6 @@ def simulate(
     max_rk_steps: int = 4096,
     autodiff: str = "reverse",
     throw: bool = True,
-    initial_state=None,
     record=None,
     decompose: bool = True,
     **platform_options,
@@ -52,17 +52,47 @@ def simulate(
     - ``method``: ``"exact"`` (closed-form flow and spike times, exact to float
       rounding; raises :class:`UnsupportedError` for graphs whose neurons are
       coupled continuously) or ``"rk"`` (diffrax Tsit5 with an event root find).
-    - ``platform``: a platform name to run its discretization model instead.
-    - ``max_spikes`` (spike-time slots per neuron; default ``max(64, steps)``),
-      ``max_events`` (events per input step), ``max_cascade`` (waves of one
-      same-instant cascade), ``max_delayed`` (spikes in flight per Delay element):
-      static buffer sizes; overflowing one sets ``sol.result`` (and raises
-      when ``throw=True``), never a silent drop.
+    - ``platform``: a platform name or a Platform value (``nirjax.get_platform``) to run its
+      discretization model instead; further keywords are options of the platform
+      (``get_platform(platform, **options)``) or of its run (``record``, ``dtype``, ``unroll``).
+      Options of the ideal solver (``method``, ``max_spikes``, ...) do not apply to a platform and
+      raise a TypeError naming them.
+    - ``initial_state``: ``None`` (the model's convention: the ideal model and each platform start
+      at rest or at zero as documented), ``"rest"``, ``"zero"`` or a (partial) state pytree
+      ``{node: {var: array}}`` such as a previous run's ``sol.final_state``.
+    - ``max_spikes``: spike-time slots per neuron, an int or ``{node: int}`` (the others get
+      the default ``max(64, steps)``, lowered, not below 64, so that all spike-time buffers
+      together stay under 2**24 slots). ``max_events``: iterations of each event loop (the
+      decomposed solver: per component, default a bound from the buffer sizes; the global
+      loop: per input step, default 256). ``max_cascade``: waves of one same-instant
+      cascade. ``max_delayed``: spikes in flight per Delay element. Static buffer sizes:
+      overflowing one sets ``sol.result`` (and raises when ``throw=True``, in one line
+      naming the node and what to pass), never a silent drop.
+    - ``rtol``, ``atol`` (``method="rk"``): default from the float dtype (1e-10/1e-12 in
+      float64, 1e-5/1e-7 in float32).
     - ``autodiff``: ``"reverse"`` (default; the event loops are checkpointed so
       ``jax.grad`` works) or ``"forward"`` (plain ``lax.while_loop``: supports
       ``jax.jvp``/``jax.jacfwd``, cheaper for few parameters, e.g. sweeps, and
-      slightly faster when no derivative is taken).
-    - ``throw``: raise on a failure result (else inspect ``sol.result``).
+      slightly faster when no derivative is taken). ``jax.jacfwd`` with ``"reverse"``
+      raises a TypeError saying so.
+    - ``throw``: raise on a failure result (else inspect ``sol.result``, which prints its
+      meaning, and ``sol.stats["flags"]`` / ``sol.stats["invalid"]`` for where).
+    - ``record`` (ideal model): what to keep. ``None`` (default): everything, i.e. spike
+      times, per-step spike counts and per-step states of every node; a kind or a tuple of
+      kinds (``"spike_times"``, ``"spikes"``, ``"states"`` or a state variable such as
+      ``"v"``) for every node; or ``{node: kinds}`` for just those nodes. Spike counts and
+      ``final_state`` are always there. A run whose buffers would not fit in memory is
+      refused before anything is allocated, with the estimate. For a platform model,
+      ``record`` is its run option (``("spikes", "v", ...)``).
+    - ``decompose`` (ideal model, ``method="exact"``): solve the graph's strongly connected
+      components one after the other, each neuron of a non-recurrent node on its own (the
+      default); ``False`` runs the global event loop (every event advances every neuron:
+      the reference, much slower on large graphs). Both give the same spikes.
+
+    **Spike times and gradients.** A spike time is differentiable (implicit function of its
+    threshold crossing). A neuron that never fires has spike time ``+inf`` and no gradient:
+    use ``sol.first_spike_times(node)`` (times with ``+inf`` replaced by the end of the run
+    and a mask of the neurons that fired) or a loss that handles silent neurons.
 
     Returns a :class:`Solution`.
     """
@@ -71,17 +101,26 @@ def simulate(
     if platform is not None:
         from ._platform_api import simulate_platform
 
+        given = dict(method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
+                     max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps, autodiff=autodiff,
+                     throw=throw, decompose=decompose)
+        defaults = simulate.__kwdefaults__
+        ideal_only = sorted(k for k, v in given.items() if v != defaults[k])
+        if ideal_only:
+            raise TypeError(
+                f"simulate(platform={platform if isinstance(platform, str) else type(platform).__name__!r}) got options "
+                f"of the ideal solver {ideal_only}; they do not apply to a time-stepped platform model. Drop them "
+                "(platform options go to nirjax.get_platform; run options are record, dtype, unroll)."
+            )
         if record is not None:
             platform_options["record"] = record
-        if initial_state is not None:
-            platform_options["initial_state"] = initial_state
-
         return simulate_platform(net, dense, diracs, platform=platform, dt=dt, t0=t0, n_steps=n_steps,
-                                 spike_area=spike_area, reset=reset, **platform_options)
+                                 spike_area=spike_area, reset=reset, initial_state=initial_state,
+                                 **platform_options)
     if platform_options:
         raise TypeError(f"simulate() got unexpected keyword arguments {sorted(platform_options)}.")
+    extra = {} if initial_state is None else {"initial_state": initial_state}
     return run_ideal(net, dense, diracs, t0=t0, dt=dt, n_steps=n_steps, spike_area=spike_area, reset=reset,
                      method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
                      max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
-                     autodiff=autodiff, throw=throw, initial_state="rest" if initial_state is None else initial_state, record=record,
-                     decompose=decompose)
+                     autodiff=autodiff, throw=throw, record=record, decompose=decompose, **extra)

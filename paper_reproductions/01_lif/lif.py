@@ -11,9 +11,7 @@ Paper data: neuromorphs/NIR ``paper/`` (BSD-3-Clause, Copyright (c) 2023, NIR Te
 
 from __future__ import annotations
 
-import importlib.resources
 import json
-import os
 import pathlib
 import sys
 
@@ -27,52 +25,53 @@ import numpy as np  # noqa: E402
 import nirjax  # noqa: E402
 
 DT = 1e-4
-GAIN = DT / 2.5e-3  # dt/tau * r = 0.04: the input scaling the paper applied by hand where needed
 
 # name -> (platform, options, weight factor, input factor, recorded CSV, CSV units per NIR volt, how the paper ran it)
+# Every platform runs its named preset "as the NIR paper ran it" (nirjax.get_platform(name, preset="paper"), see
+# each platform's docstring): no hand scaling here.
+PAPER = {"preset": "paper"}
 CONFIGS = {
     "exact": (None, {}, 1.0, 1.0, "lif_exact.csv", 1.0, "ideal model, reset by subtraction at the exact crossing"),
-    "norse": ("norse", {}, 1.0, 1.0, "lif_norse.csv", 1.0, "from_nir(dt=1e-4)"),
-    "snntorch": ("snntorch", {}, 1.0, 1.0, "lif_snntorch.csv", None, "import_from_nir (dt fixed 1e-4; threshold rescaled, mem x25)"),
-    "lava": ("lava", {}, GAIN, 1.0, "lif_lava_cpu_float.csv", 1.0, "float model, weights x dt/tau, one Dense (+1)"),
-    "spyx": ("spyx", {"version": "0.1"}, 1.0, 1.0, "lif_spyx.csv", 1.0, "Spyx 0.1.x (weights x dt/tau, fire from previous v)"),
-    "sinabs": ("sinabs", {"dt_convention": "argument"}, 1.0, GAIN, "lif_sinabs.csv", 1.0, "tau divided by dt by hand, input x0.04"),
-    "rockpool": ("rockpool", {"native_lif": True}, GAIN, 1.0, "lif_rockpool.csv", 1.0, "Rockpool's own LIFTorch (Linear 0.04, r ignored)"),
-    "nengo": ("nengo", {}, 1.0, 1.0, "lif_nengo.csv", None, "LIF(tau_rc=tau), gain 1/theta (v x10)"),
+    "norse": ("norse", PAPER, 1.0, 1.0, "lif_norse.csv", 1.0, "from_nir(dt=1e-4)"),
+    "snntorch": ("snntorch", PAPER, 1.0, 1.0, "lif_snntorch.csv", None, "import_from_nir (dt fixed 1e-4; threshold rescaled, mem x25)"),
+    "lava": ("lava", PAPER, 1.0, 1.0, "lif_lava_cpu_float.csv", 1.0, "float model, weights x r dt/tau, one Dense (+1)"),
+    "spyx": ("spyx", PAPER, 1.0, 1.0, "lif_spyx.csv", 1.0, "Spyx 0.1.x (weights x dt/tau, fire from previous v)"),
+    "sinabs": ("sinabs", PAPER, 1.0, 1.0, "lif_sinabs.csv", 1.0, "tau divided by dt by hand, input x r dt/tau"),
+    "rockpool": ("rockpool", PAPER, 1.0, 1.0, "lif_rockpool.csv", 1.0, "Rockpool's own LIFTorch (weights x r dt/tau, r ignored)"),
+    "nengo": ("nengo", PAPER, 1.0, 1.0, "lif_nengo.csv", None, "LIF(tau_rc=tau), gain 1/theta (v x10)"),
+    "spinnaker2": ("spinnaker2", PAPER, 1.0, 1.0, None, None, "Brian2 backend (the paper's S2 trace): FORWARD Euler, reset to zero, same step"),
     # predictions (no recorded trace in shared/)
-    "loihi2": ("loihi2", {}, GAIN, 1.0, None, None, "Lava fixed point, weights x dt/tau as for Lava float, one Dense"),
-    "spinnaker2": ("spinnaker2", {"decay": "euler", "reset": "zero"}, 1.0, 1.0, None, None, "chip: FORWARD Euler, reset to zero, +1 projection"),
-    "spinnaker2_brian2": ("spinnaker2", {"decay": "euler", "reset": "zero", "backend": "brian2"}, 1.0, 1.0, None, None,
-                          "Brian2 backend (the paper's S2 trace): same step"),
-    "xylo": ("xylo", {"approximate": True}, 1.0, 1.0, None, None, "dash_mem 5, dash_syn 1 (synapse-free LIF approximated)"),
+    "loihi2": ("loihi2", PAPER, 1.0, 1.0, None, None, "Lava fixed point, weights x r dt/tau as for Lava float, one Dense"),
+    "spinnaker2_chip": ("spinnaker2", {"decay": "euler", "synapse_decay": "euler", "reset": "zero"}, 1.0, 1.0, None, None,
+                        "chip: FORWARD Euler, reset to zero, +1 projection"),
+    "xylo": ("xylo", PAPER, 1.0, 1.0, None, None, "dash_mem 5, dash_syn 1 (synapse-free LIF approximated)"),
     "speck": ("speck", {}, 1.0, 1.0, None, None, "-"),
     "euler": ("euler", {}, 1.0, 1.0, None, None, "generic forward Euler"),
     "zoh": ("zoh", {}, 1.0, 1.0, None, None, "generic exact stepping"),
 }
 
 
-def shared_dir():
-    env = os.environ.get("NIRJAX_SHARED")
-    cands = [pathlib.Path(env)] if env else []
-    cands.append(pathlib.Path(__file__).resolve().parents[2].parent / "shared")
-    for c in cands:
-        if (c / "nir-paper" / "01_lif").exists():
-            return c / "nir-paper" / "01_lif"
-    return None
-
-
 def data():
-    d = importlib.resources.files("nirjax") / "data"
-    g = nirjax.load(str(d / "lif_norse.nir"))
-    x = np.loadtxt(str(d / "lif_input.csv"))[:, None]
+    """The paper's graph and pulse input, bundled with nirjax (``nirjax.data``)."""
+    g = nirjax.load(nirjax.data.path("lif_norse.nir"))
+    x = np.loadtxt(nirjax.data.path("lif_input.csv"))[:, None]
     return g, x
 
 
-def run_all():
+def recording(csv):
+    """The paper's recorded trace ``csv`` (bundled gzip-compressed in ``nirjax.data``,
+    byte-identical to ``nir-paper/01_lif/``): (1000, 3) input, v, spike flag."""
+    return np.loadtxt(nirjax.data.path(csv + ".gz"), delimiter=",")
+
+
+def run_all(progress=None):
+    """Every configuration of CONFIGS: ``(results, table rows)``; ``progress(line)`` is
+    called before each run."""
     g, x = data()
-    rec_dir = shared_dir()
     results, rows = {}, []
-    for name, (plat, opts, wf, xf, csv, units, how) in CONFIGS.items():
+    for i, (name, (plat, opts, wf, xf, csv, units, how)) in enumerate(CONFIGS.items()):
+        if progress is not None:
+            progress(f"[{i + 1}/{len(CONFIGS)}] {name}")
         gg = eqx.tree_at(lambda q: q.nodes["0"].weight, g, g.nodes["0"].weight * wf) if wf != 1.0 else g
         try:
             if plat is None:
@@ -90,8 +89,8 @@ def run_all():
         steps = [int(k) for k in np.nonzero(np.asarray(sol.spikes["1"][:, 0]))[0]]
         results[name] = {"spike_steps": steps, "v": v_nir.tolist(), "configuration": how}
         rec, err, ok = "-", "", ""
-        if csv and rec_dir is not None:
-            d = np.loadtxt(rec_dir / csv, delimiter=",")
+        if csv:
+            d = recording(csv)
             rsteps = [int(k) for k in np.nonzero(d[:, 2])[0]]
             err_v = float(np.max(np.abs(v_native - d[:, 1])))
             rec, err, ok = str(rsteps), f"{err_v:.2e}", "yes" if (rsteps == steps and err_v <= 1e-6) else "NO"
@@ -140,7 +139,7 @@ def plot(results, path):
 def main(out):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results, rows = run_all()
+    results, rows = run_all(progress=lambda line: print(line, file=sys.stderr, flush=True))
     (out / "results.json").write_text(json.dumps(results))
     text = table(rows)
     (out / "table.txt").write_text(text + "\n")
