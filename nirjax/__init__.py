@@ -21,6 +21,7 @@ from ._errors import (
     ParameterError as ParameterError,
     PlatformError as PlatformError,
     ShapeMismatchError as ShapeMismatchError,
+    SimulationError as SimulationError,
     SpikeAreaHint as SpikeAreaHint,
     UnknownNodeError as UnknownNodeError,
     UnsupportedError as UnsupportedError,
@@ -49,5 +50,5 @@ __all__ = [
     "data",
     # errors and warnings
     "GraphError", "NIRFileError", "UnknownNodeError", "DanglingEdgeError", "ShapeMismatchError", "ParameterError",
-    "AlgebraicLoopError", "MissingPortError", "UnsupportedError", "PlatformError", "SpikeAreaHint",
+    "AlgebraicLoopError", "MissingPortError", "UnsupportedError", "PlatformError", "SpikeAreaHint", "SimulationError",
 ]

@@ -1,5 +1,7 @@
 """Exceptions and warnings. Every message names what is wrong and what to do."""
 
+import equinox as eqx
+
 from .semantics.errors import PlatformError as PlatformError, UnsupportedError as UnsupportedError
 
 
@@ -33,6 +35,13 @@ class AlgebraicLoopError(GraphError):
 
 class MissingPortError(GraphError):
     """The graph has no Input or no Output node, or an input was not supplied."""
+
+
+class SimulationError(eqx.EquinoxRuntimeError):
+    """A run that could not be completed as asked: a buffer or budget overflowed, or a value
+    (parameter, input, initial state) was invalid. Raised by ``simulate(..., throw=True)``;
+    the message is one line saying what, where, and what to pass. Under ``jax.jit`` the same
+    failures raise through ``equinox.error_if`` (an ``EquinoxRuntimeError``)."""
 
 
 class SpikeAreaHint(UserWarning):

@@ -69,7 +69,7 @@ def simulate(
       overflowing one sets ``sol.result`` (and raises when ``throw=True``, in one line
       naming the node and what to pass), never a silent drop.
     - ``rtol``, ``atol`` (``method="rk"``): default from the float dtype (1e-10/1e-12 in
-      float64, 1e-5/1e-7 in float32).
+      float64, 1e-4/1e-6 in float32).
     - ``autodiff``: ``"reverse"`` (default; the event loops are checkpointed so
       ``jax.grad`` works) or ``"forward"`` (plain ``lax.while_loop``: supports
       ``jax.jvp``/``jax.jacfwd``, cheaper for few parameters, e.g. sweeps, and

@@ -142,7 +142,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
             return net.signals_into({i: dense[i][k] for i in names}, (n,), use_bias=True)[n]
 
         drive_seq = jax.vmap(drive)(jnp.arange(n_steps))
-        full = states_from_log(node, log_t, log_s, drive_seq, bounds, n_steps)
+        full = states_from_log(node, log_t, log_s, drive_seq, bounds, n_steps, init["neurons"][n])
         rec_states[n] = {v: full[v] for v in want}
     return {
         "spike_times": rec_times,

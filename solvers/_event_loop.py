@@ -136,7 +136,7 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
         """Every impulse due at ``t``: coincident spikes of one input channel arrive together
         (one impulse of area n q, a Dirac sum)."""
         pending, ptr = dict(c["pending"]), dict(c["ptr"])
-        dly_t = dict(c["dly_t"])
+        dly_t, dly_a = dict(c["dly_t"]), dict(c["dly_a"])
         for n, times in diracs.items():
             k = times.shape[-1]
             due = active & (times == t) & (_slots(k, ptr[n].ndim) >= ptr[n][..., None])
@@ -147,7 +147,8 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
             hit = active & (dly_t[d] == t)
             pending[d] = pending[d] + jnp.sum(jnp.where(hit, c["dly_a"][d], 0.0), axis=-1)
             dly_t[d] = jnp.where(hit, jnp.inf, dly_t[d])
-        return {**c, "pending": pending, "ptr": ptr, "dly_t": dly_t}
+            dly_a[d] = jnp.where(hit, 0.0, dly_a[d])
+        return {**c, "pending": pending, "ptr": ptr, "dly_t": dly_t, "dly_a": dly_a}
 
     # -- one instant: fire, reset, propagate, jump, until settled ---------------
     def instant(c, t, forced, lag, drive):

@@ -22,17 +22,24 @@ import jax.numpy as jnp
 RECORDABLE = ("spike_times", "spikes", "states")
 
 
-def states_from_log(node, log_t, log_s, drive_seq, bounds, n_steps):
-    """``(steps, *shape)`` states at the step ends from an anchor log ``(steps, N)``."""
+def states_from_log(node, log_t, log_s, drive_seq, bounds, n_steps, init):
+    """``(steps, *shape)`` states at the step ends from an anchor log ``(steps, N)``.
+
+    Every neuron's first anchor (``t0``) is logged when it leaves step 0, which every run
+    does; only a run that did not simulate (invalid values) has none, and then keeps
+    ``init``, its initial state, for every step."""
     shape = node.shape
     written = log_t > -jnp.inf
     rows = jnp.arange(n_steps)[:, None]
     idx = jax.lax.cummax(jnp.where(written, rows, -1), axis=0)
+    none = jnp.reshape(idx < 0, (n_steps, *shape))
     idx = jnp.maximum(idx, 0)
     t_a = jnp.take_along_axis(log_t, idx, axis=0)
     s_a = {v: jnp.reshape(jnp.take_along_axis(a, idx, axis=0), (n_steps, *shape)) for v, a in log_s.items()}
     ds = jnp.reshape(bounds[1:][:, None] - t_a, (n_steps, *shape))
-    return jax.vmap(node.flow)(s_a, drive_seq, ds)
+    ds = jnp.where(none, 0.0, ds)
+    out = jax.vmap(node.flow)(s_a, drive_seq, ds)
+    return {v: jnp.where(none, jnp.broadcast_to(init[v], out[v].shape), out[v]) for v in out}
 
 
 def estimate_bytes(net, record, *, n_steps, max_spikes, itemsize, decompose, method):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 
 from ._results import RESULTS
@@ -16,7 +17,7 @@ class Solution(eqx.Module):
     * ``spikes[node]``: (steps, *shape) number of spikes in step ``k``.
     * ``spike_times[node]``: (*shape, K) exact spike times, ascending, unused slots
       ``+inf`` (ideal model only; platform models leave it empty). A silent neuron's
-      time is ``+inf``: it has no gradient (see :func:`nirjax.first_spike_times`).
+      time is ``+inf``: it has no gradient (see :meth:`first_spike_times`).
     * ``spike_counts[node]``: (*shape,) total spikes (may exceed K: see ``result``).
     * ``result``: a :class:`RESULTS` item; ``print(sol.result)`` says what it means.
     * ``final_state[node]``: the state at the end of the run, in the form
@@ -38,3 +39,17 @@ class Solution(eqx.Module):
     result: RESULTS
     stats: dict = eqx.field(default_factory=dict)
     final_state: dict = eqx.field(default_factory=dict)
+
+    def first_spike_times(self, node, *, fill=None):
+        """``(t, fired)``: the first spike time of every neuron of ``node`` and whether it fired.
+
+        A neuron that never fired has spike time ``+inf`` in :attr:`spike_times`, which has
+        no derivative. Here it is replaced by ``fill`` (default: the end of the run,
+        ``ts[-1]``), a constant: its gradient is exactly zero, so a loss on ``t`` trains only
+        the neurons that fired. Use ``fired`` to mask them or to add a term for the silent
+        ones (e.g. pushing their input up).
+        """
+        t = self.spike_times[node][..., 0]
+        fired = jnp.isfinite(t)
+        fill = self.ts[-1] if fill is None else fill
+        return jnp.where(fired, t, jax.lax.stop_gradient(jnp.asarray(fill, t.dtype))), fired
