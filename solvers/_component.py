@@ -165,7 +165,7 @@ class _Events:
             self.window = min(_WINDOW, self.size)
         else:
             self.matrix = None
-            self.window = self.size
+            self.window = min(self.size, m_total)  # one impulse per source element and key
         self.sizes = sizes
         self.m_total = m_total
 
@@ -395,11 +395,11 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
     return res
 
 
-def _window_size(n):
-    """Impulses looked ahead per iteration: many for a small node (few neurons, many input
-    spikes: an output layer), few for a large one (the work per iteration is neurons x
-    window)."""
-    return max(1, min(16, 256 // max(1, n)))
+def _window_size(n, e):
+    """Impulses looked ahead per iteration: many for a node with few neurons and many input
+    spikes (an output layer), one when the input spikes are few (the iterations are then its
+    own firing rounds) or the node is large (the work per iteration is neurons x window)."""
+    return max(1, min(32, 2048 // max(1, n), e // 16))
 
 
 def _compose(first, second):
@@ -428,7 +428,7 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
     n = max(1, math.prod(shape))
     K = dict(cfg.max_spikes).get(name, 1)
     E = ev.size
-    W = max(1, min(_window_size(n), E))
+    W = max(1, min(_window_size(n, E), E))
     names = tuple(node.state_vars)
     steps_log = n_steps if log else 0
     kind = node.trajectory_kind if spiking else None
