@@ -242,7 +242,7 @@ def scaling_point(n, t1=0.1, dt=1e-3, seed=0):
     """One size, in this process: Input(100 Poisson 20 Hz) -> Linear(100 -> n) -> LIF(n)."""
     rng = np.random.default_rng(seed)
     n_in, rate = 100, 20.0
-    w = rng.normal(0.06, 0.03, size=(n, n_in))
+    w = rng.normal(0.0055, 0.002, size=(n, n_in))
     g = lif_graph(n, tau=0.02, w=w, n_in=n_in)
     lists = [np.sort(rng.uniform(0, t1, rng.poisson(rate * t1))) for _ in range(n_in)]
     sp = nirjax.Spikes.from_lists(lists, k=max(1, max(len(x) for x in lists)))
@@ -258,9 +258,11 @@ def scaling_point(n, t1=0.1, dt=1e-3, seed=0):
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-def bench_scaling(plot=None):
+def bench_scaling(plot=None, max_neurons=None):
     rows = []
     for n in SCALING_SIZES:
+        if max_neurons and n > max_neurons:
+            continue
         res = subprocess.run([sys.executable, os.path.abspath(__file__), "--scaling-point", str(n)],
                              capture_output=True, text=True, timeout=3600)
         if res.returncode != 0:
@@ -312,6 +314,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None)
     ap.add_argument("--plot", default=None, help="scaling plot (PNG)")
     ap.add_argument("--only", choices=SECTIONS, action="append")
+    ap.add_argument("--max-neurons", type=int, default=None, help="largest size of the scaling sweep")
     ap.add_argument("--scaling-point", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.scaling_point is not None:
@@ -322,7 +325,7 @@ def main(argv=None):
     for name in args.only or SECTIONS:
         t = time.perf_counter()
         if name == "scaling":
-            res[name] = bench_scaling(args.plot)
+            res[name] = bench_scaling(args.plot, args.max_neurons)
         else:
             res[name] = globals()[f"bench_{name}"](rng)
         res[name]["section_wall_s"] = time.perf_counter() - t

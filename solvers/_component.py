@@ -110,6 +110,7 @@ class _Inputs:
 
 
 _COLUMNS_MAX = 2**20  # effective-matrix mode up to this many (target x source) entries
+_DIRECT_MAX = 2**20  # ... also when the matrix is simply a Linear's weight (no cheaper: measured)
 _WINDOW = 8  # impulses applied per iteration in effective-matrix mode
 
 
@@ -151,10 +152,16 @@ class _Events:
             self.w = self.gi = jnp.zeros((0,), jnp.int32)
             self.a = self.t
         self.size = int(self.t.shape[0])
-        self.columns = n * m_total <= _COLUMNS_MAX
+        direct = [_single_linear(net, src, target) for src in self.sources]
+        small = n * m_total <= _COLUMNS_MAX
+        self.columns = bool(m_total) and (small or (all(d is not None for d in direct) and n * m_total <= _DIRECT_MAX))
+        self.columns = self.columns or not m_total
         if self.columns and m_total:
             blocks = []
-            for s, m in zip(self.sources, sizes):
+            for s, m, d in zip(self.sources, sizes, direct):
+                if d is not None:  # one Linear/Affine between them: its weight is the block
+                    blocks.append(jnp.asarray(d, self.t.dtype).T)
+                    continue
                 shp = trains[s].shape
 
                 def unit(e, s=s, shp=shp):
@@ -221,6 +228,31 @@ def _key_order(t, w, max_wave):
         return (jnp.sort(packed) % e).astype(jnp.int32)
     _, _, order = jax.lax.sort((t, w, jnp.arange(e, dtype=jnp.int32)), num_keys=2)
     return order
+
+
+def _single_linear(net, source, target):
+    """The weight ``(target, source)`` when exactly one Linear/Affine map joins ``source`` to
+    ``target`` (1-D shapes) and nothing else reaches ``target`` from ``source``; else None."""
+    from ..semantics.maps import Affine, Linear
+
+    ms = [m for m in net.preds(target) if m in net.nodes and isinstance(net.nodes[m], (Linear, Affine))
+          and net.preds(m) == (source,)]
+    if len(ms) != 1:
+        return None
+    for p in net.preds(target):
+        if p != ms[0] and (p == source or (p in net.nodes and isinstance(net.nodes[p], (Linear, Affine, *_maps()))
+                                           and source in net.upstream_sources(p))):
+            return None
+    m = net.nodes[ms[0]]
+    if len(m.in_shape) != 1 or len(m.out_shape) != 1:
+        return None
+    return m.weight
+
+
+def _maps():
+    from ..semantics.maps import Map
+
+    return (Map,)
 
 
 def _weighted_columns(cols, w):
