@@ -185,7 +185,7 @@ def parse_record(net, record):
 
 def parse_initial_state(net, initial_state, *, max_delayed):
     """``initial_state`` -> ``{"neurons": {node: {var}}, "delays": {node: (times, areas)},
-    "thresholds": {node: last_input}}`` with every value filled (partial dicts from "rest")."""
+    "thresholds": {node: x_prev}}`` with every value filled (partial dicts from "rest")."""
     dtype = jnp.result_type(float)
     if isinstance(initial_state, str):
         if initial_state not in ("rest", "zero"):
@@ -204,7 +204,7 @@ def parse_initial_state(net, initial_state, *, max_delayed):
         elif isinstance(node, Delay):
             stateful[n] = ("in_flight_times", "in_flight_areas")
         elif isinstance(node, Threshold):
-            stateful[n] = ("last_input",)
+            stateful[n] = ("x_prev",)
     for n, vals in given.items():
         if n not in stateful:
             raise ValueError(f"initial_state: no node {n!r} with state; nodes with state are {sorted(stateful)}.")
@@ -242,8 +242,8 @@ def parse_initial_state(net, initial_state, *, max_delayed):
                 a = jnp.zeros((*node.shape, max_delayed), dtype)
             out["delays"][n] = (t, a)
         elif isinstance(node, Threshold):
-            x = vals.get("last_input")
-            out["thresholds"][n] = (_state_array(n, "last_input", x, node.shape, dtype) if x is not None
+            x = vals.get("x_prev")
+            out["thresholds"][n] = (_state_array(n, "x_prev", x, node.shape, dtype) if x is not None
                                     else jnp.zeros(node.shape, dtype))
     return out
 

@@ -41,7 +41,7 @@ def next_change_index(dense, names, n_steps):
     return jnp.concatenate([after[1:], jnp.array([n_steps], jnp.int32)])
 
 
-def threshold_spikes(net, dense, bounds, n_steps, last_input):
+def threshold_spikes(net, dense, bounds, n_steps, x_prev):
     """Per-step crossings of every Threshold node: ``(steps, *shape)`` 0/1, and the last input."""
     ths = net.thresholds
     if not ths:
@@ -54,7 +54,7 @@ def threshold_spikes(net, dense, bounds, n_steps, last_input):
     out, last = {}, {}
     for th in ths:
         x = xs[th]
-        before = jnp.concatenate([last_input[th][None], x[:-1]], axis=0)
+        before = jnp.concatenate([x_prev[th][None], x[:-1]], axis=0)
         node = net.nodes[th]
         out[th] = jax.vmap(node.crossed)(before, x).astype(jnp.int32)
         last[th] = x[-1]
@@ -64,7 +64,7 @@ def threshold_spikes(net, dense, bounds, n_steps, last_input):
 def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, cfg, record, decompose=True,
                      valid=True):
     """``init``: ``{"neurons": {node: state}, "delays": {node: (times, areas)},
-    "thresholds": {node: last_input}}``; ``record``: ``{node: kinds}``; ``valid``: a scalar
+    "thresholds": {node: x_prev}}``; ``record``: ``{node: kinds}``; ``valid``: a scalar
     (traced) flag; when False nothing is simulated (the parameters or inputs are invalid)."""
     dtype = bounds.dtype
     q = jnp.asarray(spike_area, dtype)
@@ -81,7 +81,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         spike_times[th] = rec.times
         counts[th] = jnp.sum(raster, axis=0)
         flags[th] = {"spikes": over}
-        final[th] = {"last_input": thr_last[th]}
+        final[th] = {"x_prev": thr_last[th]}
 
     comps = plan(net, tuple(dense), tuple(diracs), decompose=decompose)
     consumers = {}

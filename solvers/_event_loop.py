@@ -348,7 +348,7 @@ def solve_events(net, dense, diracs, *, bounds, n_steps, spike_area, init, confi
         flags.setdefault(n, dict(carry["flags"]))
     final = {n: carry["states"][n] for n in neurons}
     final.update({d: {"in_flight_times": carry["dly_t"][d], "in_flight_areas": carry["dly_a"][d]} for d in delays})
-    final.update({n: {"last_input": carry["thr_x"][n]} for n in thresholds})
+    final.update({n: {"x_prev": carry["thr_x"][n]} for n in thresholds})
     return {
         "spike_times": {n: jnp.reshape(carry["times"][n], (*net.shape_of(n), Ks[n]))
                         for n in recorders if "spike_times" in record.get(n, ())},

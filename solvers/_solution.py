@@ -23,7 +23,7 @@ class Solution(eqx.Module):
     * ``final_state[node]``: the state at the end of the run, in the form
       ``initial_state=`` takes, so ``simulate(..., t0=t1, initial_state=sol.final_state)``
       continues the run (neurons: their state variables; Delay: ``in_flight_times`` and
-      ``in_flight_areas``; Threshold: ``last_input``, its last input).
+      ``in_flight_areas``; Threshold: ``x_prev``, its last input).
     * ``stats``: ``events`` (loop iterations), ``flags[node]`` (which node set which
       result), ``invalid`` (which parameter or input made the run invalid).
 

@@ -86,7 +86,7 @@ def input_checks(dense, diracs, init, *, t0, t1):
         out[f"initial_state[{n!r}]: in-flight times must be >= t0 or +inf, areas finite"] = (
             jnp.any(jnp.isnan(t) | (t < t0)) | _any(a))
     for n, x in init["thresholds"].items():
-        out[f"initial_state[{n!r}]['last_input'] contains NaN or inf"] = _any(x)
+        out[f"initial_state[{n!r}]['x_prev'] contains NaN or inf"] = _any(x)
     return out
 
 

@@ -162,7 +162,7 @@ def test_delays_and_threshold_in_chunks_equal_one_run():
     x = np.array([0.0, 0.7, 0.9, 0.2, 0.6, 0.6, 0.1, 1.0])[:, None]
     whole = nirjax.simulate(th, {"input": x}, dt=1e-3)
     a = nirjax.simulate(th, {"input": x[:5]}, dt=1e-3)
-    assert float(a.final_state["th"]["last_input"][0]) == 0.6
+    assert float(a.final_state["th"]["x_prev"][0]) == 0.6
     b = nirjax.simulate(th, {"input": x[5:]}, dt=1e-3, t0=5e-3, initial_state=a.final_state)
     np.testing.assert_array_equal(np.concatenate([a.spikes["th"], b.spikes["th"]]), np.asarray(whole.spikes["th"]))
     assert sol.result == nirjax.RESULTS.successful
