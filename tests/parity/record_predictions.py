@@ -66,15 +66,54 @@ def output_node(path) -> str:
     return src[0]
 
 
+def readable_copy(path: Path, tmpdir: Path):
+    """(path to give the framework, note). nir 1.0.4 (the "old" env: Rockpool, Sinabs pin nir<=1.0.4)
+    cannot read the v_reset field nir >= 1.0.6 writes (TypeError: unexpected keyword 'v_reset'). A user
+    of those frameworks has to drop it; done here only where every v_reset is 0, which is exactly
+    nir 1.0.4's implicit reset (to 0), so the copy means the same graph."""
+    import shutil
+    import h5py
+    import nir
+    try:
+        nir.read(str(path))
+        return path, None
+    except TypeError as e:
+        if "v_reset" not in str(e):
+            raise
+    dst = tmpdir / path.name
+    shutil.copyfile(path, dst)
+    dropped = []
+    with h5py.File(dst, "r+") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Group) and "v_reset" in obj:
+                if np.any(np.asarray(obj["v_reset"]) != 0):
+                    raise ValueError(f"{name}: v_reset != 0 cannot be written for nir {nir.__version__}")
+                dropped.append(name)
+        f.visititems(visit)
+        for name in dropped:
+            del f[name]["v_reset"]
+    return dst, (f"nir {nir.__version__} cannot read v_reset: read from a copy without it (all zero: nir "
+                 f"{nir.__version__}'s implicit reset to 0) in {', '.join(n.split('/')[-1] for n in dropped)}")
+
+
 def run_framework(fw: str, path: Path, x: np.ndarray, chunk: int):
+    import tempfile
+    tmp = tempfile.TemporaryDirectory()
+    path, note = readable_copy(Path(path), Path(tmp.name))
     mod = __import__(f"record_{fw}")
     node = output_node(path)
+    run = mod.run_graph
+    if fw == "rockpool" and not mod.has_cycle(__import__("nir").read(str(path))):
+        run = mod.run_graph_sequence  # stepping costs ~10 s of CPU per sample; exact for feed-forward
     B = x.shape[1]
     parts, info = [], None
     for b0 in range(0, B, chunk):
-        arrays, info = mod.run_graph(path, np.ascontiguousarray(x[:, b0:b0 + chunk]))
+        arrays, info = run(path, np.ascontiguousarray(x[:, b0:b0 + chunk]))
         parts.append(np.asarray(arrays[f"spikes/{node}"], dtype=np.float32))
     spikes = np.concatenate(parts, axis=1)
+    tmp.cleanup()
+    if note:
+        info = {**info, "graph_note": note}
     return spikes, info, node
 
 
@@ -131,7 +170,7 @@ def main():
                             "ties -> lowest index, -1 if no output spike"}
         print(f"[predictions] {fw}: {x.shape[1]} samples ...", flush=True)
         try:
-            spikes, info, node = run_framework(fw, args.graph, x, args.chunk if fw != "rockpool" else 1)
+            spikes, info, node = run_framework(fw, args.graph, x, args.chunk)
         except Exception as e:
             failed += 1
             entry.update(outcome="error", error=f"{type(e).__name__}: {e}",
@@ -142,7 +181,8 @@ def main():
             save_npz(args.out / f"{name}_{fw}.npz",
                      {"prediction": pred, "first_spike_step": first, "counts": counts})
             entry.update(outcome="recorded", file=f"{name}_{fw}.npz", output_node=node,
-                         options=info.get("options"),
+                         options=info.get("options"), **({"graph_note": info["graph_note"]}
+                                                         if "graph_note" in info else {}),
                          no_output_spike=int(np.sum(pred < 0)),
                          class_histogram=np.bincount(pred[pred >= 0], minlength=spikes.shape[2]).tolist())
             if "labels" in z.files:
