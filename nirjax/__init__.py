@@ -35,3 +35,4 @@ __all__ = [
 from ._platform_api import compile_platform as compile_platform, get_platform as get_platform, platforms as platforms
 from ._deviation import DeviationReport as DeviationReport, deviation as deviation
 from ._platform_api import stepper as stepper
+from . import training as training
