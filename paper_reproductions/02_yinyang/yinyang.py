@@ -416,10 +416,14 @@ def main(out, epochs=None, cfg=None, platforms=True):
     if platforms:
         plat, x_te, preds = evaluate_platforms(net, cfg, test_data)
         plat = finetune_platforms(net, plat, cfg, ideal_acc, train_data, test_data, x_te, out=out)
-        np.savez_compressed(os.path.join(out, "test_inputs.npz"), x=x_te.astype(np.uint8), labels=test_data[1],
-                            **{f"pred_{n}": p for n, p in preds.items()},
-                            **{f"pred_{n}_finetuned": e.pop("finetuned_predictions") for n, e in plat.items()
-                               if "finetuned_predictions" in e})
+        # for the real frameworks' parity check (tests/parity/record_predictions.py): time-major binned
+        # test inputs, the readout's parameters and nirjax's per-sample predictions per platform model
+        np.savez_compressed(
+            os.path.join(out, "test_inputs.npz"), input=x_te.astype(np.float32), dt=cfg["platform_dt"],
+            t1=cfg["t1"], labels=test_data[1], output_node=cfg["output_node"],
+            **{f"predictions/{n}": p for n, p in preds.items()},
+            **{f"predictions/{n}_finetuned": e.pop("finetuned_predictions") for n, e in plat.items()
+               if "finetuned_predictions" in e})
         results["platforms"] = plat
     results["total_seconds"] = time.perf_counter() - t_all
     with open(os.path.join(out, "results.json"), "w") as f:
