@@ -1,11 +1,14 @@
 """nirjax: the exact, differentiable meaning of NIR graphs, and how far each
 platform is from it.
 
-    g = nirjax.load("graph.nir")
-    sol = nirjax.simulate(g, {"input": x}, dt=1e-4, t1=0.1)
+    g = nirjax.load(nirjax.data.path("lif_norse.nir"))      # or any .nir path / nir.NIRGraph
+    sol = nirjax.simulate(g, {"input": x}, dt=1e-4)          # the ideal model
     sol.spike_times["1"], sol.states["1"]["v"]
+    sol = nirjax.simulate(g, {"input": x}, dt=1e-4, platform="norse")   # a platform model
+    print(nirjax.deviation(g, "all", {"input": x}, dt=1e-4))           # how far, and why
 """
 
+from . import data as data
 from .semantics.network import Network as Graph
 from .solvers import RESULTS as RESULTS, Solution as Solution
 
@@ -16,6 +19,7 @@ from ._errors import (
     MissingPortError as MissingPortError,
     NIRFileError as NIRFileError,
     ParameterError as ParameterError,
+    PlatformError as PlatformError,
     ShapeMismatchError as ShapeMismatchError,
     SpikeAreaHint as SpikeAreaHint,
     UnknownNodeError as UnknownNodeError,
@@ -26,13 +30,26 @@ from ._lowering import load as load
 from ._simulate import simulate as simulate
 from ._sweep import sweep as sweep
 from ._writing import save as save, to_nir as to_nir
+from ._platform_api import (
+    compile_platform as compile_platform,
+    get_platform as get_platform,
+    platforms as platforms,
+    stepper as stepper,
+)
+from ._deviation import deviation as deviation
+from ._report import DeviationReport as DeviationReport, DeviationReports as DeviationReports
 
 __all__ = [
-    "Graph", "RESULTS", "Solution", "Spikes", "load", "save", "simulate", "sweep", "to_nir",
-    "AlgebraicLoopError", "DanglingEdgeError", "GraphError", "MissingPortError", "NIRFileError",
-    "ParameterError", "ShapeMismatchError", "SpikeAreaHint", "UnknownNodeError", "UnsupportedError",
+    # graphs and runs
+    "Graph", "load", "save", "to_nir", "simulate", "sweep", "Spikes", "Solution", "RESULTS",
+    # platform models and their distance from the ideal model
+    "platforms", "get_platform", "compile_platform", "stepper", "deviation", "DeviationReport", "DeviationReports",
+    # bundled data (the NIR paper's LIF graph, input and recordings)
+    "data",
+    # training helpers (data sets, encoders, readouts, losses, constraints)
+    "training",
+    # errors and warnings
+    "GraphError", "NIRFileError", "UnknownNodeError", "DanglingEdgeError", "ShapeMismatchError", "ParameterError",
+    "AlgebraicLoopError", "MissingPortError", "UnsupportedError", "PlatformError", "SpikeAreaHint",
 ]
-from ._platform_api import compile_platform as compile_platform, get_platform as get_platform, platforms as platforms
-from ._deviation import DeviationReport as DeviationReport, deviation as deviation
-from ._platform_api import stepper as stepper
 from . import training as training

@@ -13,12 +13,13 @@ from ._errors import UnsupportedError
 from ._inputs import Spikes
 from ._lowering import load
 from ._platform_api import get_platform
-from ._report import Attribution, DeviationReport, NodeDeviation, Reports
+from ._report import Attribution, DeviationReport, NeuronTraces, NodeDeviation, DeviationReports
 from ._simulate import simulate
 
 
 def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0, input_as="dense",
-              attribution=True, tau_vr=None, platform_options=None):
+              attribution=True, tau_vr=None, platform_options=None, trace_neurons=3,
+              progress=None):
     """Compare ``platform``'s model of ``graph`` with the ideal model on ``inputs``.
 
     **Arguments:**
@@ -35,6 +36,10 @@ def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0
       a time, and report the distance each explains.
     - ``tau_vr``: van Rossum kernel time constant (default ``10 dt``).
     - ``platform_options``: options of the platform (axis values, quirk switches).
+    - ``trace_neurons``: keep, per spiking node, the rasters and membrane traces (ideal vs
+      platform) of this many most divergent neurons for ``report.plot`` (0: none).
+    - ``progress``: a callable taking one line of text, called before each run (the ideal
+      model, then each platform), e.g. ``print`` (the CLI's progress output).
 
     Returns a :class:`DeviationReport`.
     """
@@ -55,14 +60,19 @@ def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0
         ideal_in = {k: Spikes.from_raster(v, dt, t0) for k, v in inputs.items()}
     else:
         ideal_in = inputs
+    say = progress if progress is not None else (lambda line: None)
+    say(f"ideal model: {n_steps} steps")
     ideal = simulate(net, ideal_in, dt=dt, t0=t0, t1=t0 + n_steps * dt, spike_area=spike_area, reset=reset)
     ideal_trains = {n: _ideal_filtered(ideal, n, dt, t0, n_steps, tau_vr) for n in net.spiking}
     ctx = dict(net=net, inputs=inputs, input_as=input_as, dt=dt, t0=t0, n_steps=n_steps, spike_area=spike_area,
-               tau_vr=tau_vr, ideal=ideal, ideal_trains=ideal_trains, reset=reset, attribution=attribution)
+               tau_vr=tau_vr, ideal=ideal, ideal_trains=ideal_trains, reset=reset, attribution=attribution,
+               trace_neurons=trace_neurons)
     if not many:
+        say(f"platform {getattr(platform, 'name', platform)}")
         return _one(get_platform(platform, **opts), ctx)
-    out = Reports()
-    for name in names:
+    out = DeviationReports()
+    for i, name in enumerate(names):
+        say(f"[{i + 1}/{len(names)}] platform {getattr(name, 'name', name)}")
         try:
             out[name] = _one(get_platform(name, **opts.get(name, {})), ctx)
         except UnsupportedError as e:
@@ -92,6 +102,12 @@ def _one(p, ctx):
     nodes, total_sq = {}, 0.0
     for n in net.spiking:
         nd = _node_deviation(ideal, spikes[n], states[n]["v"], n, dt, t0, n_steps, tau_vr, ideal_trains[n])
+        if ctx["trace_neurons"]:  # what report.plot draws (nirjax/_report.py)
+            nd.traces = NeuronTraces.select(
+                distance_sq=_vr_sq_each(ideal_trains[n], np.asarray(spikes[n]), dt, tau_vr),
+                ideal_times=ideal.spike_times[n], ideal_v=ideal.states[n]["v"], raster_p=spikes[n],
+                v_p=states[n]["v"], v_threshold=net.nodes[n].v_threshold, shape=net.shape_of(n), dt=dt, t0=t0,
+                k=ctx["trace_neurons"])
         nodes[n] = nd
         total_sq += nd.van_rossum**2
     total = math.sqrt(total_sq)
@@ -143,7 +159,7 @@ def _one(p, ctx):
     return DeviationReport(
         platform=p.name, version=p.version, dt=dt, spike_area=spike_area, n_steps=n_steps, nodes=nodes,
         total=total, attribution=attrib, floor=floor, interaction=inter, quirks=p.quirks(),
-        axes={ax: getattr(p, ax) for ax in _platforms.AXES},
+        axes={ax: getattr(p, ax) for ax in _platforms.AXES}, t0=t0,
     )
 
 
@@ -177,6 +193,13 @@ def _vr_sq(ideal_f, platform_raster, dt, tau_vr):
     pr = platform_raster.reshape(platform_raster.shape[0], -1) * math.exp(-dt / tau_vr)
     fp = _recursive(pr, math.exp(-dt / tau_vr))
     return float(np.sum((ideal_f - fp) ** 2) * dt / tau_vr)
+
+
+def _vr_sq_each(ideal_f, platform_raster, dt, tau_vr):
+    """:func:`_vr_sq` per neuron: (neurons,)."""
+    pr = platform_raster.reshape(platform_raster.shape[0], -1) * math.exp(-dt / tau_vr)
+    fp = _recursive(pr, math.exp(-dt / tau_vr))
+    return np.sum((ideal_f - fp) ** 2, axis=0) * dt / tau_vr
 
 
 def _node_deviation(ideal, raster_p, v_p, n, dt, t0, n_steps, tau_vr, ideal_f):

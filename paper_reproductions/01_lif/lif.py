@@ -11,9 +11,7 @@ Paper data: neuromorphs/NIR ``paper/`` (BSD-3-Clause, Copyright (c) 2023, NIR Te
 
 from __future__ import annotations
 
-import importlib.resources
 import json
-import os
 import pathlib
 import sys
 
@@ -51,28 +49,27 @@ CONFIGS = {
 }
 
 
-def shared_dir():
-    env = os.environ.get("NIRJAX_SHARED")
-    cands = [pathlib.Path(env)] if env else []
-    cands.append(pathlib.Path(__file__).resolve().parents[2].parent / "shared")
-    for c in cands:
-        if (c / "nir-paper" / "01_lif").exists():
-            return c / "nir-paper" / "01_lif"
-    return None
-
-
 def data():
-    d = importlib.resources.files("nirjax") / "data"
-    g = nirjax.load(str(d / "lif_norse.nir"))
-    x = np.loadtxt(str(d / "lif_input.csv"))[:, None]
+    """The paper's graph and pulse input, bundled with nirjax (``nirjax.data``)."""
+    g = nirjax.load(nirjax.data.path("lif_norse.nir"))
+    x = np.loadtxt(nirjax.data.path("lif_input.csv"))[:, None]
     return g, x
 
 
-def run_all():
+def recording(csv):
+    """The paper's recorded trace ``csv`` (bundled gzip-compressed in ``nirjax.data``,
+    byte-identical to ``nir-paper/01_lif/``): (1000, 3) input, v, spike flag."""
+    return np.loadtxt(nirjax.data.path(csv + ".gz"), delimiter=",")
+
+
+def run_all(progress=None):
+    """Every configuration of CONFIGS: ``(results, table rows)``; ``progress(line)`` is
+    called before each run."""
     g, x = data()
-    rec_dir = shared_dir()
     results, rows = {}, []
-    for name, (plat, opts, wf, xf, csv, units, how) in CONFIGS.items():
+    for i, (name, (plat, opts, wf, xf, csv, units, how)) in enumerate(CONFIGS.items()):
+        if progress is not None:
+            progress(f"[{i + 1}/{len(CONFIGS)}] {name}")
         gg = eqx.tree_at(lambda q: q.nodes["0"].weight, g, g.nodes["0"].weight * wf) if wf != 1.0 else g
         try:
             if plat is None:
@@ -90,8 +87,8 @@ def run_all():
         steps = [int(k) for k in np.nonzero(np.asarray(sol.spikes["1"][:, 0]))[0]]
         results[name] = {"spike_steps": steps, "v": v_nir.tolist(), "configuration": how}
         rec, err, ok = "-", "", ""
-        if csv and rec_dir is not None:
-            d = np.loadtxt(rec_dir / csv, delimiter=",")
+        if csv:
+            d = recording(csv)
             rsteps = [int(k) for k in np.nonzero(d[:, 2])[0]]
             err_v = float(np.max(np.abs(v_native - d[:, 1])))
             rec, err, ok = str(rsteps), f"{err_v:.2e}", "yes" if (rsteps == steps and err_v <= 1e-6) else "NO"
@@ -140,7 +137,7 @@ def plot(results, path):
 def main(out):
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    results, rows = run_all()
+    results, rows = run_all(progress=lambda line: print(line, file=sys.stderr, flush=True))
     (out / "results.json").write_text(json.dumps(results))
     text = table(rows)
     (out / "table.txt").write_text(text + "\n")

@@ -390,7 +390,21 @@ def plots(out, hist, ideal_acc, platforms):
     return ["training_curve.png", "platforms.png"]
 
 
-def main(out, epochs=None, cfg=None, platforms=True):
+def main(out, epochs=None, cfg=None, platforms=True, dtype="float32"):
+    """Run everything into folder ``out``. ``dtype``: the precision of the whole run, ``"float32"``
+    (JAX's default and what the jaxsnn anchor runs, whatever precision the caller enabled; restored
+    afterwards) or ``"float64"``."""
+    if dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", dtype == "float64")
+    try:
+        return _main(out, epochs, cfg, platforms)
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def _main(out, epochs, cfg, platforms):
     cfg = dict(CONFIG if cfg is None else cfg)
     epochs = cfg["epochs"] if epochs is None else int(epochs)
     os.makedirs(out, exist_ok=True)
@@ -417,6 +431,7 @@ def main(out, epochs=None, cfg=None, platforms=True):
                    "no output spike = wrong",
         "history": hist,
         "config": cfg,
+        "dtype": str(jnp.result_type(float)),
         "jax": jax.__version__,
         "device": str(jax.devices()[0]),
     }

@@ -12,8 +12,9 @@ spikes = state.cache[node] (the node's output at the step),
 v = the neuron state v after the step (NIR volts; LIF/IF: LIFBoxFeedForwardState.v /
 IAFFeedForwardState.v; CubaLIF: the LIFBox part), i_syn = the CubaLIF synapse
 state (LIBoxState.v, the current before the `r` scaling) after the step.
-Case `cnn` (the paper's CNN) runs one sample at a time: Norse imports NIR
-Flatten(start_dim=0) as torch.nn.Flatten(0), which also flattens the batch axis.
+Graphs with a NIR Flatten(start_dim=0) (`cnn`, `conv_if_a`) run one sample at a
+time: Norse imports it as torch.nn.Flatten(0), which also flattens the batch axis.
+Keys are NIR node names (the executor's names, '.' -> '_', are in `framework_names`).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BRAILLE_CASES, CNN_CASE, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import (BRAILLE_CASES, CNN_CASE, DT, GRAPH_CASES, Recorder, case_input, graph_path,  # noqa: E402
+                    sanitized_names)
 
 import nir  # noqa: E402
 import torch  # noqa: E402
@@ -44,7 +46,7 @@ def split_state(node_state):
     return st.v, None
 
 
-def run_steps(model, neurons, x):
+def run_steps(model, neurons, x, key):
     """One call per step carrying the executor state; arrays (T, B, *shape)."""
     T, B = x.shape[:2]
     rec = {k: {n: [] for n in neurons} for k in ("spikes", "v", "i_syn")}
@@ -68,7 +70,7 @@ def run_steps(model, neurons, x):
     for k, d in rec.items():
         for n, lst in d.items():
             if lst:
-                arrays[f"{k}/{n}"] = tb(lst)
+                arrays[f"{k}/{key[n]}"] = tb(lst)
     return arrays
 
 
@@ -78,13 +80,16 @@ def run_case(case, reset_method=nreset.reset_value):
     neurons = [n.name for n in model.execution_order
                if type(n.elem).__name__ in ("LIFBoxCell", "IAFCell", "CubaLIF")]
     x = case_input(case.replace("_reset_subtract", ""))
-    if case == CNN_CASE:
+    names = sanitized_names(g)
+    key = {n: names[n] if isinstance(names.get(n), str) else n for n in neurons}
+    flatten0 = any(isinstance(node, nir.Flatten) and node.start_dim == 0 for node in g.nodes.values())
+    if flatten0:
         # Norse maps NIR Flatten(start_dim=0) to torch.nn.Flatten(0), which flattens the batch
         # axis too (a batch of 2 reaches the Affine as one 256-vector): one sample at a time
-        parts = [run_steps(model, neurons, x[:, b:b + 1]) for b in range(x.shape[1])]
+        parts = [run_steps(model, neurons, x[:, b:b + 1], key) for b in range(x.shape[1])]
         arrays = {k: np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
     else:
-        arrays = run_steps(model, neurons, x)
+        arrays = run_steps(model, neurons, x, key)
     arrays = {"input": x, **arrays}
     info = {
         "dt": DT,
@@ -92,10 +97,11 @@ def run_case(case, reset_method=nreset.reset_value):
                    f"reset_method={reset_method.__name__}); one call per step carrying GraphExecutorState",
         "execution_order": [n.name for n in model.execution_order],
         **({"batch": "one sample per run: Norse maps NIR Flatten(start_dim=0) to torch.nn.Flatten(0), "
-                     "which flattens the batch axis too"} if case == CNN_CASE else {}),
-        "modules": {n: type(model.get_submodule(n)).__name__ for n in neurons},
+                     "which flattens the batch axis too"} if flatten0 else {}),
+        "framework_names": {key[n]: n for n in neurons},
+        "modules": {key[n]: type(model.get_submodule(n)).__name__ for n in neurons},
         "v_units": "NIR volts (LIF/IF/CubaLIF membrane v); i_syn = CubaLIF synapse state before r scaling",
-        "node_names": "executor names: NIR node names with '.' replaced by '_'",
+        "node_names": "NIR node names (executor names, '.' -> '_', in framework_names)",
     }
     return arrays, info
 
@@ -105,7 +111,7 @@ def main():
                    notes={"execution": "torch eager, float32, CPU, 2 threads; a*b+c rounds twice",
                           "output": "key 'output' = value returned by the executor (see PLATFORMS.md: "
                                     "may be the wrong node when the DFS order ends elsewhere)"})
-    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
+    for case in ["lif_paper"] + GRAPH_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
         rec.run(case, lambda c=case: run_case(c))
     rec.run("braille_subtract_reset_subtract",
             lambda: run_case("braille_subtract_reset_subtract", nreset.reset_subtract))

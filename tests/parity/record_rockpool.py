@@ -14,6 +14,7 @@ Recorded per LIFTorch node (names: NIR names with '.' -> '_'): spikes = the
 node's output (spike COUNTS per step, n = floor(v/theta) for v >= theta),
 v = module.vmem after the step, i_syn = module.isyn after the step (NIR volts /
 currents in Rockpool's own scaling: w_in and r are ignored).
+Keys are NIR node names (the executor's names, '.' -> '_', are in `framework_names`).
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BRAILLE_CASES, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import (BRAILLE_CASES, GRAPH_CASES, Recorder, case_input, graph_path,  # noqa: E402
+                    sanitized_names)
 
 import nir  # noqa: E402
 import torch  # noqa: E402
@@ -37,8 +39,10 @@ warnings.filterwarnings("ignore")
 
 def run_case(case):
     g = nir.read(str(graph_path(case)))
+    names = sanitized_names(g)
     model = from_nir(g)
     neurons = [n.name for n in model.execution_order if type(n.elem).__name__ == "LIFTorch"]
+    key = {n: names[n] if isinstance(names.get(n), str) else n for n in neurons}
     dts = {n: float(model.get_submodule(n).dt) for n in neurons}
     x = case_input(case)
     T, B = x.shape[:2]
@@ -64,14 +68,25 @@ def run_case(case):
     arrays = {"input": x, "output": torch.stack(outs, 1).numpy()}
     for k, d in rec.items():
         for n, lst in d.items():
-            arrays[f"{k}/{n}"] = torch.stack(lst, 1).numpy()
+            arrays[f"{k}/{key[n]}"] = torch.stack(lst, 1).numpy()
+    peak = max(float(a.max()) for k, a in arrays.items() if k.startswith("spikes/"))
+    over = [int(np.argmax(a.reshape(T, -1).max(1) > 1000)) for k, a in arrays.items()
+            if k.startswith("spikes/") and a.max() > 1000]
     info = {
         "dt": min(dts.values()),
-        "dt_per_layer": dts,
+        "peak_count_per_step": peak,
+        **({"runaway": {
+            "first_step_over_1000": min(over),
+            "note": "spike counts feed back through the recurrent Affine and grow without bound (up to "
+                    "Rockpool's cap 2**16 per step); once counts exceed ~1e3, floor(v/theta) depends on the "
+                    "last bit of W @ counts, i.e. on torch's summation order: a float32 re-implementation "
+                    "(tests/parity/verify_rules.py) is identical up to this step, not beyond"}} if over else {}),
+        "dt_per_layer": {key[n]: v for n, v in dts.items()},
+        "framework_names": {key[n]: n for n in neurons},
         "options": "rockpool.nn.modules.torch.nir.from_nir(graph); stepped one step per call "
                    "carrying GraphExecutorState; one sample per run (batch state quirk)",
         "v_units": "Rockpool vmem (NIR volts, r and w_in ignored); spikes are counts",
-        "node_names": "executor names: NIR node names with '.' replaced by '_'",
+        "node_names": "NIR node names (executor names, '.' -> '_', in framework_names)",
     }
     return arrays, info
 
@@ -82,12 +97,15 @@ def main():
                           "dt": "the file's 'dt' is the smallest per-layer dt Rockpool inferred "
                                 "(see dt_per_layer); Rockpool takes no dt argument",
                           "output": "key 'output' = value returned by the executor"})
-    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES):
+    for case in ["lif_paper"] + GRAPH_CASES + list(BRAILLE_CASES):
         rec.run(case, lambda c=case: run_case(c))
-    for case in ("lif_paper", "lif_chain", "lif_chain_r1", "diamond"):
-        rec.explain(case, "Rockpool 3.1.0's NIR importer maps nir.LIF to LIFNeuronTorch but reads "
-                          "node.tau_mem, which nir.LIF does not have (it has tau): plain LIF import crashes")
-    rec.explain("if_chain", "Rockpool has no nir.IF mapping")
+    for case, entry in rec.manifest["cases"].items():
+        if "tau_mem" in entry.get("error", ""):
+            rec.explain(case, "Rockpool 3.1.0's NIR importer maps nir.LIF to LIFNeuronTorch but reads "
+                              "node.tau_mem, which nir.LIF does not have (it has tau): plain LIF import crashes")
+        elif "NotImplementedError" in entry.get("error", ""):
+            rec.explain(case, "rockpool.nn.modules.torch.nir._convert_nir_to_rockpool has no mapping for "
+                              "this node type (IF, Conv2d, SumPool2d, Flatten)")
     rec.write()
 
 

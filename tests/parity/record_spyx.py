@@ -14,8 +14,15 @@ and states (must be identical). Layers are named by the NIR node they were built
 from (Spyx follows the first out-edge chain from 'input'; other nodes are
 silently dropped - listed in the manifest as `dropped_nodes`).
 Units: NIR volts as Spyx sees them (r, w_in ignored: v = beta*v + x).
-Case `cnn`: the input is fed channels-last (T, B, H, W, C), as Spyx's nnx.Conv
-needs; conv-layer states and spikes are stored back in NIR layout (T, B, C, H, W).
+Conv cases (`cnn`, `conv_if_*`): the input is fed channels-last (T, B, H, W, C), as
+Spyx's nnx.Conv needs; conv-layer states and spikes (and a 3-d output) are stored
+back in NIR layout (T, B, C, H, W).
+Keys are NIR node names: a folded RNN layer (Spyx names it by the prefix before the
+first '.', `lif1.lif` -> `lif1`) is stored under its neuron node's name; the layer
+names are in `framework_names`.
+A graph whose Input node is not literally named "input" gives an empty Sequential
+(`_order_edge_list` starts its walk at the string "input"): from_nir returns its input
+unchanged; recorded as outcome "silent".
 """
 from __future__ import annotations
 
@@ -29,7 +36,8 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BRAILLE_CASES, CNN_CASE, DT, RANDOM_CASES, Recorder, case_input, graph_path  # noqa: E402
+from common import (BRAILLE_CASES, CNN_CASE, DT, GRAPH_CASES, Recorder, Silent, case_input,  # noqa: E402
+                    graph_path)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -67,6 +75,13 @@ def run_case(case):
     model, (out, states) = spyx.nir.from_nir(nir.read(path), xj, dt=DT, return_all_states=True)
     names, g2 = layer_names(nir.read(path))
     layers = list(model.layers)
+    if not layers:
+        same = bool(np.array_equal(np.asarray(out), np.asarray(xj)))
+        raise Silent("spyx.nir.from_nir built an empty Sequential: _build_model's _order_edge_list starts its "
+                     "walk at the node literally named 'input', and this graph's Input node is named "
+                     f"{[k for k, v in nir.read(path).nodes.items() if isinstance(v, nir.Input)][0]!r}; "
+                     f"the model returns its input unchanged (checked: {same})",
+                     {"output_equals_input": same})
     assert len(names) == len(layers), (names, layers)
     all_nodes = set(nir.read(path).nodes) - {"input", "output"}
     used = set()
@@ -90,30 +105,36 @@ def run_case(case):
 
     _, layer_outs = jax.lax.scan(step, init, xj)
     assert np.array_equal(np.asarray(layer_outs[-1]), np.asarray(out)), "layer-wise rerun differs"
-    arrays = {"input": x, "output": np.asarray(out)}
-    kinds = {}
+    arrays = {"input": x, "output": nir_layout(np.asarray(out))}
+    kinds, fw_names = {}, {}
     for i, (n, layer) in enumerate(zip(names, layers)):
         kind = type(layer).__name__
+        node = g2.nodes[n]
+        if isinstance(node, nir.NIRGraph):  # folded RNN block: store under its neuron node's name
+            n = next(k for k, v in node.nodes.items() if isinstance(v, (nir.IF, nir.LIF, nir.CubaLIF)))
         kinds[n] = kind
+        fw_names[n] = names[i]
         if kind not in NEURONS:
             continue
-        st = nir_layout(np.asarray(states[i]))
+        st = np.asarray(states[i])
         arrays[f"spikes/{n}"] = nir_layout(np.asarray(layer_outs[i]))
         if kind in ("CuBaLIF", "RCuBaLIF"):
             v, cur = np.split(st, 2, axis=-1)
-            arrays[f"v/{n}"] = v
-            arrays[f"i_syn/{n}"] = cur
+            arrays[f"v/{n}"] = nir_layout(v)
+            arrays[f"i_syn/{n}"] = nir_layout(cur)
         else:
-            arrays[f"v/{n}"] = st
+            arrays[f"v/{n}"] = nir_layout(st)
     info = {
         "dt": DT,
         "options": f"spyx.nir.from_nir(graph, x, dt={DT}, return_all_states=True); "
                    "XLA_FLAGS=--xla_backend_optimization_level=0",
         "layers": kinds,
+        "framework_names": fw_names,
         "dropped_nodes": dropped,
         "v_units": "NIR volts as Spyx integrates them (r, w_in ignored); v after the step "
                    "(spikes are fired from the previous step's v)",
-        "node_names": "NIR node names; an RNN cycle lif1.lif<->lif1.w_rec becomes layer 'lif1'",
+        "node_names": "NIR node names; an RNN cycle lif1.lif<->lif1.w_rec is Spyx layer 'lif1' "
+                      "(framework_names), stored as 'lif1.lif'",
         **({"layout": "input fed channels-last (T, B, H, W, C) as Spyx's nnx.Conv needs; stored (and "
                       "states/spikes of conv layers) in NIR layout (T, B, C, H, W)"} if x.ndim == 5 else {}),
     }
@@ -126,7 +147,7 @@ def main():
                           "XLA_FLAGS": os.environ["XLA_FLAGS"],
                           "fma": "FMA contraction disabled by XLA_FLAGS (torch-like two roundings)",
                           "output": "key 'output' = from_nir outputs (last layer)"})
-    for case in ["lif_paper"] + RANDOM_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
+    for case in ["lif_paper"] + GRAPH_CASES + list(BRAILLE_CASES) + [CNN_CASE]:
         rec.run(case, lambda c=case: run_case(c))
     rec.write()
 
