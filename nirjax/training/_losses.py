@@ -45,18 +45,31 @@ def silent_spike_time(t_first, v_end, *, t1, v_threshold=1.0, tau):
     return jnp.where(fired, safe_t, stand_in)
 
 
-def ttfs_cross_entropy(t_first, label, *, tau):
-    r"""Cross-entropy of the softmax over negative first-spike times:
+def ttfs_cross_entropy(t_first, label, *, tau, alpha=0.0, beta=None):
+    r"""Cross-entropy of the softmax over negative first-spike times, with Göltz et al.'s optional
+    regulariser pulling the label neuron's spike earlier:
 
     .. math:: L = -\log \frac{\exp(-t_{label}/\tau)}{\sum_j \exp(-t_j/\tau)}
+              + \alpha \left(e^{t_{label}/\beta} - 1\right)
 
     ``t_first``: ``(..., n_classes)`` finite times (pass silent neurons through
     :func:`silent_spike_time` first: ``+inf`` has no gradient); ``label``: ``(...)`` ints;
-    ``tau``: the softmax temperature in seconds. Returns the loss per sample ``(...)``.
+    ``tau``: the softmax temperature in seconds. The cross-entropy alone only cares about
+    differences: it pushes each output later on the samples of the other classes, which (for a
+    neuron that is wrong two times out of three) drifts the output weights down until the outputs
+    fall silent; ``alpha > 0`` (with ``beta`` in seconds, e.g. ``tau_syn``) balances that.
+    Returns the loss per sample ``(...)``.
     """
-    logits = -jnp.asarray(t_first) / tau
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.take_along_axis(logp, jnp.asarray(label)[..., None], axis=-1)[..., 0]
+    t_first = jnp.asarray(t_first)
+    logp = jax.nn.log_softmax(-t_first / tau, axis=-1)
+    label = jnp.asarray(label)[..., None]
+    loss = -jnp.take_along_axis(logp, label, axis=-1)[..., 0]
+    if alpha:
+        if beta is None:
+            raise ValueError("ttfs_cross_entropy: alpha > 0 needs beta (seconds).")
+        t_label = jnp.take_along_axis(t_first, label, axis=-1)[..., 0]
+        loss = loss + alpha * jnp.expm1(t_label / beta)
+    return loss
 
 
 def stepped_first_spike_time(spikes, *, dt, t0=0.0, axis=0):

@@ -63,6 +63,8 @@ CONFIG = {
     "t_bias": 0.0,
     "t1": 2e-2,
     "loss_tau": 1e-3,  # softmax temperature of the first-spike-time cross-entropy (seconds)
+    "loss_alpha": 0.01,  # regulariser pulling the label neuron's spike earlier (Göltz et al. 2021)
+    "loss_beta": 5e-3,
     "batch": 64,
     "epochs": 40,
     "lr": 2e-4,
@@ -127,7 +129,8 @@ def make_ideal_fns(static, cfg, optimizer):
     def sample_loss(params, times, label):
         t_first, v_end, ok = ideal_sample(eqx.combine(params, static), times, cfg)
         t_hat = T.silent_spike_time(t_first, v_end, t1=t1, v_threshold=cfg["v_threshold"], tau=tau)
-        return T.ttfs_cross_entropy(t_hat, label, tau=tau), (T.predict(t_first), ok)
+        loss = T.ttfs_cross_entropy(t_hat, label, tau=tau, alpha=cfg["loss_alpha"], beta=cfg["loss_beta"])
+        return loss, (T.predict(t_first), ok)
 
     def batch_loss(params, x, y):
         loss, (pred, ok) = jax.vmap(sample_loss, in_axes=(None, 0, 0))(params, x, y)
