@@ -61,6 +61,10 @@ def test_ttfs_cross_entropy_value_and_gradient():
     p = z / z.sum()
     np.testing.assert_allclose(float(loss), -np.log(p[1]), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(g), -(p - np.eye(3)[1]) / tau, rtol=1e-10)
+    # Göltz et al.'s regulariser alpha (exp(t_label / beta) - 1) adds alpha/beta exp(t_label/beta) to the label's slope
+    reg, g2 = jax.value_and_grad(lambda t: T.ttfs_cross_entropy(t, 1, tau=tau, alpha=0.01, beta=5e-3))(t)
+    np.testing.assert_allclose(float(reg - loss), 0.01 * np.expm1(1e-3 / 5e-3), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g2 - g), [0.0, 0.01 / 5e-3 * np.exp(0.2), 0.0], rtol=1e-10)
 
 
 def test_silent_neuron_rule_has_the_documented_gradient():

@@ -251,7 +251,8 @@ def make_platform_fns(static, name, cfg, optimizer):
 
         spikes = jax.vmap(one, in_axes=1, out_axes=1)(xr)
         t_hat = T.stepped_first_spike_time(spikes, dt=dt)
-        return jnp.mean(T.ttfs_cross_entropy(t_hat, y, tau=tau)), T.predict_stepped(spikes)
+        loss = T.ttfs_cross_entropy(t_hat, y, tau=tau, alpha=cfg["loss_alpha"], beta=cfg["loss_beta"])
+        return jnp.mean(loss), T.predict_stepped(spikes)
 
     def train_step(carry, batch):
         params, opt_state = carry
