@@ -69,7 +69,7 @@ def test_ttfs_cross_entropy_value_and_gradient():
 
 def test_silent_neuron_rule_has_the_documented_gradient():
     t_first = jnp.array([4e-3, jnp.inf, jnp.inf])
-    v_end = jnp.array([0.0, 0.25, 1.5])  # the third is silent with v above threshold at t1: stand-in = t1
+    v_end = jnp.array([0.0, 0.25, 1.5])  # the third is silent with a peak above threshold: stand-in = t1
     f = lambda t, v: T.silent_spike_time(t, v, t1=2e-2, v_threshold=1.0, tau=1e-3)  # noqa: E731
     out = f(t_first, v_end)
     np.testing.assert_allclose(np.asarray(out), [4e-3, 2e-2 + 1e-3 * 0.75, 2e-2], rtol=1e-12)

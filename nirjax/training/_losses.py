@@ -25,23 +25,25 @@ import jax
 import jax.numpy as jnp
 
 
-def silent_spike_time(t_first, v_end, *, t1, v_threshold=1.0, tau):
+def silent_spike_time(t_first, v_peak, *, t1, v_threshold=1.0, tau):
     r"""First-spike times with a differentiable stand-in for silent neurons.
 
     A neuron that spiked keeps its exact time. A silent neuron (``t_first = +inf``) gets
 
-    .. math:: \hat t = t_1 + \tau\,\frac{\max(\theta - v(t_1),\,0)}{|\theta|}
+    .. math:: \hat t = t_1 + \tau\,\frac{\max(\theta - v_{peak},\,0)}{|\theta|}
 
-    where ``v(t_1)`` is its membrane potential at the end of the run (``sol.states[node]["v"][-1]``):
-    later than every real spike (``>= t_1``), continuous in ``v(t_1)`` and decreasing as ``v(t_1)``
-    rises towards threshold, so the loss pushes a silent target neuron towards firing (and a
-    silent wrong neuron away from it) instead of seeing a zero gradient. ``+inf`` never enters
-    the arithmetic, so no NaN leaks into gradients.
+    where ``v_peak`` is the highest membrane potential it reached, taken over the recorded steps
+    (``jnp.max(sol.states[node]["v"], axis=0)``; ``v`` at the end of the run works too, with a
+    weaker signal). The stand-in is later than every real spike (``>= t_1``), continuous in
+    ``v_peak`` and decreases as the neuron comes closer to threshold, so the loss pulls a silent
+    target neuron towards firing (and pushes a silent wrong one further away) instead of seeing a
+    zero gradient; a neuron that nearly fired gets the strongest pull. ``+inf`` never enters the
+    arithmetic, so no NaN leaks into gradients.
     """
     t_first = jnp.asarray(t_first)
     fired = jnp.isfinite(t_first)
     safe_t = jnp.where(fired, t_first, t1)
-    stand_in = t1 + tau * jnp.maximum(v_threshold - v_end, 0.0) / jnp.abs(v_threshold)
+    stand_in = t1 + tau * jnp.maximum(v_threshold - v_peak, 0.0) / jnp.abs(v_threshold)
     return jnp.where(fired, safe_t, stand_in)
 
 

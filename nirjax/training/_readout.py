@@ -62,11 +62,11 @@ def accuracy(predicted, labels):
 
 def ttfs_readout(sol, node: str, *, t1, tau, v_threshold=1.0):
     """First-spike times of ``node`` ready for :func:`nirjax.training.ttfs_cross_entropy`:
-    exact times for neurons that spiked, :func:`~nirjax.training.silent_spike_time`'s
-    stand-in (from ``v`` at the end of the run) for silent ones. Needs ``v`` recorded at the
-    last step (``sol.states[node]["v"][-1]``); assumes ``v_threshold = 1`` unless given."""
+    exact times for neurons that spiked, :func:`~nirjax.training.silent_spike_time`'s stand-in
+    for silent ones, from the peak of ``v`` over the recorded steps (record ``v`` of ``node``;
+    the finer the recording ``dt``, the closer to the true peak)."""
     from ._losses import silent_spike_time
 
     t, _ = first_spike_times(sol, node)
-    v_end = sol.states[node]["v"][-1]
-    return silent_spike_time(t, v_end, t1=t1, v_threshold=v_threshold, tau=tau)
+    v_peak = jnp.max(sol.states[node]["v"], axis=0)
+    return silent_spike_time(t, v_peak, t1=t1, v_threshold=v_threshold, tau=tau)
