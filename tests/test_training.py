@@ -67,6 +67,15 @@ def test_ttfs_cross_entropy_value_and_gradient():
     np.testing.assert_allclose(np.asarray(g2 - g), [0.0, 0.01 / 5e-3 * np.exp(0.2), 0.0], rtol=1e-10)
 
 
+def test_target_time_mse():
+    t = jnp.array([[4e-3, 7e-3, 5e-3]])
+    loss, g = jax.value_and_grad(lambda t: T.target_time_mse(t, jnp.array([1]), t_correct=4e-3, t_wrong=6e-3,
+                                                             tau=1e-2).sum())(t)
+    d = np.array([4e-3 - 6e-3, 7e-3 - 4e-3, 5e-3 - 6e-3]) / 1e-2
+    np.testing.assert_allclose(float(loss), np.sum(d ** 2), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(g[0]), 2 * d / 1e-2, rtol=1e-12)
+
+
 def test_silent_neuron_rule_has_the_documented_gradient():
     t_first = jnp.array([4e-3, jnp.inf, jnp.inf])
     v_end = jnp.array([0.0, 0.25, 1.5])  # the third is silent with a peak above threshold: stand-in = t1

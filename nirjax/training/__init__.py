@@ -21,6 +21,7 @@ from ._losses import (
     soft_spike_count as soft_spike_count,
     spike_count_cross_entropy as spike_count_cross_entropy,
     stepped_first_spike_time as stepped_first_spike_time,
+    target_time_mse as target_time_mse,
     ttfs_cross_entropy as ttfs_cross_entropy,
 )
 from ._models import feedforward as feedforward

@@ -74,6 +74,22 @@ def ttfs_cross_entropy(t_first, label, *, tau, alpha=0.0, beta=None):
     return loss
 
 
+def target_time_mse(t_first, label, *, t_correct, t_wrong, tau):
+    r"""Squared error of the first-spike times against target times (jaxsnn's Yin-Yang loss):
+
+    .. math:: L = \sum_j \left(\frac{t_j - T_j}{\tau}\right)^2, \qquad
+              T_j = t_{correct} \text{ if } j = label \text{ else } t_{wrong}
+
+    Every output is asked to fire (the label neuron earlier), so the output layer cannot drift
+    into silence the way a pure cross-entropy on time differences can. ``t_first``: ``(...,
+    n_classes)`` finite times (silent neurons through :func:`silent_spike_time`); returns ``(...)``.
+    """
+    t_first = jnp.asarray(t_first)
+    n = t_first.shape[-1]
+    target = jnp.where(jnp.arange(n) == jnp.asarray(label)[..., None], t_correct, t_wrong)
+    return jnp.sum(((t_first - target) / tau) ** 2, axis=-1)
+
+
 def stepped_first_spike_time(spikes, *, dt, t0=0.0, axis=0):
     r"""First-spike time of each neuron of a time-stepped raster, differentiable through the
     platform's surrogate spike derivative.

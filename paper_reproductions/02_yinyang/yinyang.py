@@ -64,11 +64,16 @@ CONFIG = {
     "t1": 2e-2,
     "record_dt": 1e-3,  # the output's v is recorded every ms (the silent-neuron rule reads its peak)
     "loss_tau": 1e-3,  # softmax temperature of the first-spike-time cross-entropy (seconds)
+    "silent_tau": 5e-3,  # slope of the silent-neuron stand-in time: t1 + silent_tau (1 - v_peak)
     "loss_alpha": 0.02,  # regulariser pulling the label neuron's spike earlier (Göltz et al. 2021)
     "loss_beta": 5e-3,
+    "loss": "ce",  # "mse": target first-spike times (jaxsnn's loss); "ce": cross-entropy (+ regulariser)
+    "t_correct": 4e-3,  # mse targets: 0.8 and 1.2 tau_syn, as jaxsnn
+    "t_wrong": 6e-3,
+    "mse_tau": 1e-2,
     "batch": 64,
     "epochs": 40,
-    "lr": 1e-4,
+    "lr": 5e-5,
     "lr_decay": 0.97,  # per epoch
     # per-step current increments; the peak of v per input spike is 25 x weight (tau_mem = 2 tau_syn)
     "init": {"w1_mean": 0.012, "w1_std": 0.01, "w2_mean": 0.0015, "w2_std": 0.005},
@@ -126,14 +131,22 @@ def ideal_sample(net, times, cfg):
     return t_first, jnp.max(sol.states[node]["v"], axis=0), sol.result == nirjax.RESULTS.successful
 
 
+def sample_objective(t_hat, label, cfg):
+    """The training loss of one sample from its output first-spike times (silent ones replaced)."""
+    if cfg["loss"] == "mse":
+        return T.target_time_mse(t_hat, label, t_correct=cfg["t_correct"], t_wrong=cfg["t_wrong"], tau=cfg["mse_tau"])
+    if cfg["loss"] == "ce":
+        return T.ttfs_cross_entropy(t_hat, label, tau=cfg["loss_tau"], alpha=cfg["loss_alpha"], beta=cfg["loss_beta"])
+    raise ValueError(f"CONFIG['loss'] must be 'mse' or 'ce', got {cfg['loss']!r}.")
+
+
 def make_ideal_fns(static, cfg, optimizer):
     tau, t1 = cfg["loss_tau"], cfg["t1"]
 
     def sample_loss(params, times, label):
         t_first, v_peak, ok = ideal_sample(eqx.combine(params, static), times, cfg)
-        t_hat = T.silent_spike_time(t_first, v_peak, t1=t1, v_threshold=cfg["v_threshold"], tau=tau)
-        loss = T.ttfs_cross_entropy(t_hat, label, tau=tau, alpha=cfg["loss_alpha"], beta=cfg["loss_beta"])
-        return loss, (T.predict(t_first), ok)
+        t_hat = T.silent_spike_time(t_first, v_peak, t1=t1, v_threshold=cfg["v_threshold"], tau=cfg["silent_tau"])
+        return sample_objective(t_hat, label, cfg), (T.predict(t_first), ok)
 
     def batch_loss(params, x, y):
         loss, (pred, ok) = jax.vmap(sample_loss, in_axes=(None, 0, 0))(params, x, y)
@@ -282,8 +295,7 @@ def make_platform_fns(static, name, cfg, optimizer):
 
         spikes = jax.vmap(one, in_axes=1, out_axes=1)(xr)
         t_hat = T.stepped_first_spike_time(spikes, dt=dt)
-        loss = T.ttfs_cross_entropy(t_hat, y, tau=tau, alpha=cfg["loss_alpha"], beta=cfg["loss_beta"])
-        return jnp.mean(loss), T.predict_stepped(spikes)
+        return jnp.mean(sample_objective(t_hat, y, cfg)), T.predict_stepped(spikes)
 
     def train_step(carry, batch):
         params, opt_state = carry
