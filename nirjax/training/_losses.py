@@ -86,7 +86,9 @@ def target_time_mse(t_first, label, *, t_correct, t_wrong, tau):
     """
     t_first = jnp.asarray(t_first)
     n = t_first.shape[-1]
-    target = jnp.where(jnp.arange(n) == jnp.asarray(label)[..., None], t_correct, t_wrong)
+    label = jnp.asarray(label)[..., None]
+    classes = jnp.arange(n).reshape((1,) * (label.ndim - 1) + (n,))
+    target = jnp.where(classes == label, t_correct, t_wrong)
     return jnp.sum(((t_first - target) / tau) ** 2, axis=-1)
 
 
