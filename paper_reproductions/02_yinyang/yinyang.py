@@ -13,9 +13,12 @@ DIR``). Uses the nirjax public API only.
 3. Training on the ideal model: exact spike times and their exact gradients (implicit
    differentiation of the threshold crossings), ``jax.vmap`` over a batch of 64, loss
    :func:`nirjax.training.ttfs_cross_entropy` (softmax over negative first-spike times of the
-   three outputs; silent outputs by :func:`nirjax.training.silent_spike_time`), Adam
+   three outputs plus Göltz et al.'s regulariser; ``CONFIG["loss"] = "mse"`` for jaxsnn's
+   target-time loss :func:`nirjax.training.target_time_mse`); silent outputs by
+   :func:`nirjax.training.silent_spike_time` from the peak of their recorded ``v``; Adam
    (``optax``), only the two weight matrices train (``nirjax.training.trainable``). Prediction:
-   the first output to spike, ties to the lowest index, no output spike = wrong.
+   the first output to spike, ties to the lowest index, no output spike = wrong. The gradient
+   is checked against finite differences on the trained network (``results["gradient_check"]``).
 4. Platforms: the trained graph on every platform model that can run it, inputs binned to
    ``platform_dt``; the stepped readout is the earliest output spike step (ties to the lowest
    index, none = wrong); the deviation summary of :func:`nirjax.deviation` on a few test samples.
