@@ -34,6 +34,7 @@ from ._platform_api import (
     compile_platform as compile_platform,
     get_platform as get_platform,
     platforms as platforms,
+    run_platform as run_platform,
     stepper as stepper,
 )
 from ._deviation import deviation as deviation
@@ -43,7 +44,7 @@ __all__ = [
     # graphs and runs
     "Graph", "load", "save", "to_nir", "simulate", "sweep", "Spikes", "Solution", "RESULTS",
     # platform models and their distance from the ideal model
-    "platforms", "get_platform", "compile_platform", "stepper", "deviation", "DeviationReport", "DeviationReports",
+    "platforms", "get_platform", "compile_platform", "run_platform", "stepper", "deviation", "DeviationReport", "DeviationReports",
     # bundled data (the NIR paper's LIF graph, input and recordings)
     "data",
     # training helpers (data sets, encoders, readouts, losses, constraints)

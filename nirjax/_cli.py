@@ -393,7 +393,7 @@ def _cmd_deviation(args):
     t = time.perf_counter()
     rep = nirjax.deviation(
         net, platform, inputs, dt=args.dt, t0=args.t0, spike_area=args.spike_area, reset=args.reset,
-        input_as=args.input_as, attribution=not args.no_attribution, tau_vr=args.tau_vr, platform_options=opts,
+        input_as=args.input_as, attribution=not args.no_attribution, tau_vr=args.tau_vr, **(opts or {}),
         trace_neurons=args.trace_neurons,
         progress=lambda line: _say(f"{line}  ({time.perf_counter() - t:.1f} s)"))
     text = str(rep)

@@ -1,15 +1,27 @@
-"""``simulate(..., platform=NAME)``: run a graph under a platform's discretization model."""
+"""The platform pipeline's public face: ``get_platform`` -> ``compile_platform`` -> ``run``.
+
+    p = nirjax.get_platform("loihi2", preset="paper")       # a Platform value
+    prog = nirjax.compile_platform(graph, p, dt=1e-4)         # a Program (graph compiled for p)
+    sol = nirjax.run_platform(prog, {"input": x})             # a Solution
+    sol = nirjax.simulate(graph, x, dt=1e-4, platform=p)      # the same, in one call
+
+``simulate(platform=)``, :func:`stepper`, ``sweep`` and ``deviation`` all go through
+:func:`compile_platform` and the one run function ``solvers.stepped.run``.
+"""
 
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 
 from .semantics import platforms as _platforms
-from .solvers import RESULTS, Solution
-from .solvers.stepped import RECORDABLE, batched_runner, run_program, run_program_batched
+from .semantics.network import Network
+from .semantics.platforms import Platform, Program
+from .solvers.stepped import RECORDABLE, run, run_options
 
 from ._errors import UnsupportedError
+
+RUN_OPTIONS = ("record", "dtype", "unroll")
+"""Options of a platform run (not of the platform): what to record, the float type, the unroll."""
 
 
 def platforms():
@@ -17,78 +29,86 @@ def platforms():
     return _platforms.names()
 
 
-def get_platform(name, **options):
-    """The :class:`semantics.platforms.Platform` called ``name`` with ``options`` applied."""
-    try:
-        return _platforms.get(name, **options)
-    except _platforms.PlatformError as e:
-        raise UnsupportedError(str(e)) from None
+def get_platform(name, *, preset=None, version=None, **options) -> Platform:
+    """The platform ``name`` as a :class:`Platform` value.
+
+    - ``preset``: a named configuration (``"paper"``: as the NIR paper ran it; each platform's
+      ``PRESETS`` lists its own), or ``version``: the preset of that release (``"0.9.4"``).
+    - ``options``: axis values, quirk switches and mapping options (``describe()`` lists them).
+
+    A Platform value is accepted as ``platform=`` by ``simulate``, ``compile_platform``,
+    ``stepper``, ``sweep`` and ``deviation``.
+    """
+    return _platforms.get(name, preset=preset, version=version, **options)
 
 
-_PLATFORM_KEYS = {"record", "dtype"}
+def _load(graph):
+    if isinstance(graph, Network):
+        return graph
+    from ._lowering import load
+
+    return load(graph)
 
 
-def compile_platform(net, platform, *, dt, spike_area=1.0, reset=None, **options):
-    """Compile ``net`` (a loaded graph) for ``platform`` (a name or a Platform):
-    returns ``(platform, program)``; ``program.neurons[node]`` holds the step
-    coefficients (``v_unit``: NIR volts per native unit)."""
+def compile_platform(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, **options) -> Program:
+    """Compile ``graph`` (a path, a ``nir.NIRGraph`` or a loaded graph) for ``platform`` (a name or
+    a Platform value; ``options`` as for :func:`get_platform`) into a :class:`Program`.
+
+    ``program.neurons[node].coeffs`` holds the step coefficients (``v_unit``: NIR volts per native
+    unit); ``program.maps`` the maps as applied. ``initial_state``: None (the platform's
+    convention), ``"rest"``, ``"zero"`` or a state pytree (e.g. a run's ``final_state``).
+    Raises :class:`UnsupportedError` (a :class:`PlatformError`) naming node and rule when the
+    platform cannot run the graph."""
+    net = _load(graph)
     p = get_platform(platform, **options)
-    try:
-        return p, p.program(net, dt=dt, spike_area=spike_area, reset=reset)
-    except _platforms.PlatformError as e:
-        raise UnsupportedError(str(e)) from None
+    return _platforms.program(net, p, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state)
 
 
-def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_area, reset,
-                      record=RECORDABLE, dtype=None, batched=False, **platform_options):
-    """Run ``net`` on the platform model. Inputs must be dense arrays (a platform
-    sees one value per step); ``batched=True`` takes ``(steps, batch, *shape)``
-    inputs and vmaps over the batch axis (results ``(steps, batch, *shape)``)."""
+def run_platform(program: Program, inputs, *, t0=0.0, record=RECORDABLE, dtype=None, unroll=None):
+    """Run a compiled :class:`Program` on dense inputs (``{name: (steps, *shape)}``, or one array
+    for a one-input graph); returns a :class:`Solution` (``final_state`` included)."""
+    if not isinstance(inputs, dict):
+        if len(program.wiring.inputs) != 1:
+            raise ValueError(f"The graph has inputs {list(program.wiring.inputs)}: pass a dict.")
+        inputs = {program.wiring.inputs[0]: inputs}
+    return run(program, inputs, t0=t0, record=record, dtype=dtype, unroll=unroll)
+
+
+def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_area, reset, initial_state=None,
+                      **options):
+    """``simulate(..., platform=...)``: compile ``net`` for the platform and run it. The graph's
+    parameters closed over by a ``jax.vmap``/``jax.jit``-traced caller stay concrete (the program
+    is built under ``jax.ensure_compile_time_eval``), so its uniform coefficients fold."""
     if diracs:
         raise UnsupportedError(
             f"Platform models are time-stepped: give inputs {sorted(diracs)} as dense arrays of spike counts "
             "per step (a Spikes train has no step)."
         )
-    _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **platform_options)
-    if batched:
-        spikes, states, outputs = run_program_batched(prog, dense, record=record, dtype=dtype)
-    else:
-        spikes, states, outputs = run_program(prog, dense, record=record, dtype=dtype)
-    dt_ = jnp.result_type(float) if dtype is None else dtype
-    ts = t0 + dt * jnp.arange(1, n_steps + 1, dtype=dt_)
-    counts = {n: jnp.sum(s, axis=0) for n, s in spikes.items()}
-    return Solution(
-        ts=ts,
-        states=states,
-        spikes=spikes,
-        spike_times={},
-        spike_counts=counts,
-        result=RESULTS.successful,
-        stats={"outputs": outputs},
-    )
+    run_opts = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
+    prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state,
+                            **options)
+    return run(prog, dense, t0=t0, **run_opts)
 
 
-def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, record=RECORDABLE, dtype=None, unroll=None,
-            **options):
-    """A compiled batch runner of ``graph`` on ``platform``: ``run = stepper(...)``;
-    ``spikes, states, outputs = run({input: x})`` with ``x`` of shape
-    ``(steps, batch, *shape)`` (a single array for a one-input graph); results are
-    ``(steps, batch, *shape)``. The platform program is built once; each call is one
-    jitted ``lax.scan`` vmapped over the batch (compiled on the first call); the program's
-    coefficients are cast and folded once, here. ``unroll``: steps per loop iteration
-    (None: 4 for graphs with 2-d convolutions, else 1; results do not depend on it)."""
-    from ._lowering import load
-    from .semantics.network import Network
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=RECORDABLE, dtype=None,
+            unroll=None, **options):
+    """A compiled batch runner: ``run = stepper(graph, platform, dt=...)``; ``sol = run(x)`` with
+    ``x`` of shape ``(batch, steps, *shape)`` (or a dict of them) gives the batched
+    :class:`Solution` (leaves ``(batch, ...)``), exactly ``jax.vmap`` of ``simulate(...,
+    platform=...)``. The program is compiled once, here; each call is one jitted, vmapped scan."""
+    prog = compile_platform(graph, platform, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state,
+                            **options)
+    first = prog.wiring.inputs[0]
+    run_options(prog, record=record, dtype=dtype, unroll=unroll)
 
-    net = graph if isinstance(graph, Network) else load(graph)
-    _, prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, **options)
-    runner = batched_runner(prog, record=record, dtype=dtype, unroll=unroll)
-    first = net.inputs[0]
+    @jax.jit
+    def batched(inputs):
+        return jax.vmap(lambda x: run(prog, x, record=record, dtype=dtype, unroll=unroll))(inputs)
 
-    def run(inputs):
+    def runner(inputs):
         if not isinstance(inputs, dict):
             inputs = {first: inputs}
-        return runner(inputs)
+        return batched(inputs)
 
-    run.program = prog
-    return run
+    runner.program = prog
+    return runner

@@ -18,7 +18,8 @@ def simulate(
     spike_area: float = 1.0,
     reset: str | None = None,
     method: str = "exact",
-    platform: str | None = None,
+    platform=None,
+    initial_state=None,
     max_spikes: int | None = None,
     max_events: int = 256,
     max_cascade: int = 64,
@@ -49,7 +50,14 @@ def simulate(
     - ``method``: ``"exact"`` (closed-form flow and spike times, exact to float
       rounding; raises :class:`UnsupportedError` for graphs whose neurons are
       coupled continuously) or ``"rk"`` (diffrax Tsit5 with an event root find).
-    - ``platform``: a platform name to run its discretization model instead.
+    - ``platform``: a platform name or a Platform value (``nirjax.get_platform``) to run its
+      discretization model instead; further keywords are options of the platform
+      (``get_platform(platform, **options)``) or of its run (``record``, ``dtype``, ``unroll``).
+      Options of the ideal solver (``method``, ``max_spikes``, ...) do not apply to a platform and
+      raise a TypeError naming them.
+    - ``initial_state``: ``None`` (the model's convention: the ideal model and each platform start
+      at rest or at zero as documented), ``"rest"``, ``"zero"`` or a (partial) state pytree
+      ``{node: {var: array}}`` such as a previous run's ``sol.final_state``.
     - ``max_spikes`` (spike-time slots per neuron; default ``max(64, steps)``),
       ``max_events`` (events per input step), ``max_cascade`` (waves of one
       same-instant cascade), ``max_delayed`` (spikes in flight per Delay element):
@@ -68,11 +76,24 @@ def simulate(
     if platform is not None:
         from ._platform_api import simulate_platform
 
+        given = dict(method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
+                     max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps, autodiff=autodiff,
+                     throw=throw)
+        defaults = simulate.__kwdefaults__
+        ideal_only = sorted(k for k, v in given.items() if v != defaults[k])
+        if ideal_only:
+            raise TypeError(
+                f"simulate(platform={platform if isinstance(platform, str) else type(platform).__name__!r}) got options "
+                f"of the ideal solver {ideal_only}; they do not apply to a time-stepped platform model. Drop them "
+                "(platform options go to nirjax.get_platform; run options are record, dtype, unroll)."
+            )
         return simulate_platform(net, dense, diracs, platform=platform, dt=dt, t0=t0, n_steps=n_steps,
-                                 spike_area=spike_area, reset=reset, **platform_options)
+                                 spike_area=spike_area, reset=reset, initial_state=initial_state,
+                                 **platform_options)
     if platform_options:
         raise TypeError(f"simulate() got unexpected keyword arguments {sorted(platform_options)}.")
+    extra = {} if initial_state is None else {"initial_state": initial_state}
     return run_ideal(net, dense, diracs, t0=t0, dt=dt, n_steps=n_steps, spike_area=spike_area, reset=reset,
                      method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
                      max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
-                     autodiff=autodiff, throw=throw)
+                     autodiff=autodiff, throw=throw, **extra)

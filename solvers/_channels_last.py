@@ -27,6 +27,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..semantics.maps import Conv, Pool2d
 
@@ -141,6 +142,7 @@ def conv(m, w, x, *, bias=True):
 
 def pool(m, x):
     """The :class:`~semantics.maps.Pool2d` ``m`` on one ``(H, W, C)`` value."""
-    y = jax.lax.reduce_window(x, jnp.array(0, x.dtype), jax.lax.add, (*m.kernel_size, 1), (*m.stride, 1),
+    # a concrete zero makes this lax's differentiable window sum
+    y = jax.lax.reduce_window(x, np.array(0, x.dtype), jax.lax.add, (*m.kernel_size, 1), (*m.stride, 1),
                               [*m.padding, (0, 0)])
     return y / math.prod(m.kernel_size) if m.average else y

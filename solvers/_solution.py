@@ -18,6 +18,8 @@ class Solution(eqx.Module):
       (ideal model only; platform models leave it empty).
     * ``spike_counts[node]``: (*shape,) total spikes (may exceed K: see ``result``).
     * ``result``: a :class:`RESULTS` item.
+    * ``final_state``: the state at the end, ``{node: {key: array}}`` (the ``initial_state`` form:
+      pass it back to continue the run).
     """
 
     ts: jnp.ndarray
@@ -27,3 +29,4 @@ class Solution(eqx.Module):
     spike_counts: dict
     result: RESULTS
     stats: dict = eqx.field(default_factory=dict)
+    final_state: dict = eqx.field(default_factory=dict)

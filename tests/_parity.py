@@ -34,6 +34,20 @@ def recorded_cases(fw):
     return sorted(c for c, v in manifest(fw)["cases"].items() if v.get("recorded"))
 
 
+def refused_cases(fw):
+    """Cases the framework itself cannot run (it raised, or silently ran something else): the
+    model must refuse them."""
+    return sorted(c for c, v in manifest(fw)["cases"].items() if v.get("outcome") in ("error", "silent"))
+
+
+def compared_steps(fw, case):
+    """Steps to compare: all, except where the recording runs away (Rockpool's recurrent spike counts
+    beyond ~1e3 per step make floor(v/theta) depend on torch's summation order: the manifest's
+    ``runaway.first_step_over_1000``, tests/parity/README.md)."""
+    run = manifest(fw)["cases"][case].get("runaway")
+    return None if run is None else int(run["first_step_over_1000"])
+
+
 def graph_path(fw, case, shared):
     g = manifest(fw)["cases"][case]["graph"]
     return shared / g[len("shared/"):] if g.startswith("shared/") else ROOT / g
@@ -71,21 +85,24 @@ def run_case(fw, case, shared, platform=None, options=None, dtype=None):
     return z, sol, net
 
 
-def compare(z, sol, net, native=True):
+def compare(z, sol, net, native=True, steps=None):
     """Per node: (spike mismatches, max |dv| / max(|v|, 1)) against the golden recording
-    (relative error, absolute below 1 native unit: every threshold here is >= 0.1)."""
+    (relative error, absolute below 1 native unit: every threshold here is >= 0.1), over the first
+    ``steps`` steps (None: all)."""
     out = {}
+    cut = slice(None) if steps is None else slice(0, steps)
     for key in z.files:
         if not key.startswith("spikes/"):
             continue
         g = key.split("/", 1)[1]
         n = nir_name(net, g)
-        sp = np.moveaxis(np.asarray(sol.spikes[n]), 0, 1).reshape(z[key].shape)
-        mism = int(np.sum(sp != z[key]))
+        sp = np.moveaxis(np.asarray(sol.spikes[n]), 0, 1).reshape(z[key].shape)[cut]
+        mism = int(np.sum(sp != z[key][cut]))
         verr = None
         if f"v/{g}" in z.files:
             v = np.moveaxis(np.asarray(sol.states[n]["v_native" if native else "v"]), 0, 1).reshape(z[f"v/{g}"].shape)
-            ref = z[f"v/{g}"].astype(np.float64)
+            v = v[cut]
+            ref = z[f"v/{g}"][cut].astype(np.float64)
             verr = float(np.max(np.abs(v - ref) / np.maximum(np.abs(ref), 1.0)))
         out[g] = (mism, verr)
     return out

@@ -75,7 +75,7 @@ def test_deviation_single_report_table_and_json():
     g = nirjax.load(PAPER / "01_lif" / "lif_norse.nir")
     from conftest import paper_pulse_input
 
-    rep = nirjax.deviation(g, "spyx", paper_pulse_input(), dt=1e-4, platform_options={"version": "0.1"})
+    rep = nirjax.deviation(g, "spyx", paper_pulse_input(), dt=1e-4, version="0.1")
     assert isinstance(rep, nirjax.DeviationReport)
     text = str(rep)
     assert "order" in text and "fire_first" in text
@@ -95,8 +95,9 @@ def test_quirk_switches_are_attributed():
 
     g = nirjax.load(ROOT / "tests" / "golden" / "graphs" / "diamond.nir")
     x = (np.random.default_rng(4).random((200, 3)) < 0.3).astype(float)
-    ideal_axes = nirjax.get_platform("zoh").ideal_axes()
-    rep = nirjax.deviation(g, "sinabs", x, dt=1e-4, spike_area=1e-4, platform_options=ideal_axes)
+    from nirjax.semantics.platforms import ideal_axes
+
+    rep = nirjax.deviation(g, "sinabs", x, dt=1e-4, spike_area=1e-4, **ideal_axes())
     q = {a.axis: a for a in rep.attribution}["quirk:first_input_only"]
     assert q.platform_value is True and q.ideal_value is False
     assert q.explained is not None and q.explained > 0

@@ -19,10 +19,10 @@ GAIN = 0.04  # dt/tau * r, the scaling the paper applied by hand
 RECORDED = {
     "lif_norse.csv": ("norse", {}, 1.0, 1.0),
     "lif_snntorch.csv": ("snntorch", {}, 1.0, 1.0),
-    "lif_lava_cpu_float.csv": ("lava", {}, GAIN, 1.0),
+    "lif_lava_cpu_float.csv": ("lava", {"preset": "paper"}, 1.0, 1.0),  # weights x r dt/tau (the paper's mapping)
     "lif_spyx.csv": ("spyx", {"version": "0.1"}, 1.0, 1.0),
     "lif_sinabs.csv": ("sinabs", {"dt_convention": "argument"}, 1.0, 1.0),  # its column 0 is already x0.04
-    "lif_rockpool.csv": ("rockpool", {"native_lif": True}, GAIN, 1.0),
+    "lif_rockpool.csv": ("rockpool", {"preset": "paper"}, 1.0, 1.0),
     "lif_nengo.csv": ("nengo", {}, 1.0, 1.0),
 }
 
@@ -95,9 +95,9 @@ def _loihi2_reference(x, w_nir, theta, tau):
 
 
 def test_loihi2_bit_accurate_to_platforms_md_rule(graph):
+    """The paper preset pre-multiplies the weights by r dt/tau = 0.04 before quantizing them."""
     x = paper_pulse_input()
-    g = eqx.tree_at(lambda q: q.nodes["0"].weight, graph, graph.nodes["0"].weight * GAIN)
-    sol = nirjax.simulate(g, x, dt=DT, platform="loihi2")
+    sol = nirjax.simulate(graph, x, dt=DT, platform="loihi2", preset="paper")
     v_ref, s_ref = _loihi2_reference(x[:, 0], GAIN, 0.1, 2.5e-3)
     np.testing.assert_array_equal(np.asarray(sol.states["1"]["v_native"][:, 0]), v_ref)
     np.testing.assert_array_equal(np.asarray(sol.spikes["1"][:, 0]), s_ref)
@@ -128,7 +128,8 @@ def test_cli_reproduce_lif(tmp_path):
 
     assert main(["reproduce", "lif", "--out", str(tmp_path)]) == 0
     res = json.loads((tmp_path / "results.json").read_text())
-    for name in ("exact", "norse", "snntorch", "lava", "spyx", "sinabs", "rockpool", "nengo", "xylo", "loihi2", "spinnaker2"):
+    for name in ("exact", "norse", "snntorch", "lava", "spyx", "sinabs", "rockpool", "nengo", "xylo", "loihi2", "spinnaker2",
+                 "spinnaker2_chip"):
         assert len(res[name]["v"]) == 1000, name
         assert res[name]["spike_steps"], name
     assert res["xylo"]["spike_steps"] == [450, 491, 531, 710, 751]

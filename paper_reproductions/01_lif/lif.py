@@ -25,24 +25,26 @@ import numpy as np  # noqa: E402
 import nirjax  # noqa: E402
 
 DT = 1e-4
-GAIN = DT / 2.5e-3  # dt/tau * r = 0.04: the input scaling the paper applied by hand where needed
 
 # name -> (platform, options, weight factor, input factor, recorded CSV, CSV units per NIR volt, how the paper ran it)
+# Every platform runs its named preset "as the NIR paper ran it" (nirjax.get_platform(name, preset="paper"), see
+# each platform's docstring): no hand scaling here.
+PAPER = {"preset": "paper"}
 CONFIGS = {
     "exact": (None, {}, 1.0, 1.0, "lif_exact.csv", 1.0, "ideal model, reset by subtraction at the exact crossing"),
-    "norse": ("norse", {}, 1.0, 1.0, "lif_norse.csv", 1.0, "from_nir(dt=1e-4)"),
-    "snntorch": ("snntorch", {}, 1.0, 1.0, "lif_snntorch.csv", None, "import_from_nir (dt fixed 1e-4; threshold rescaled, mem x25)"),
-    "lava": ("lava", {}, GAIN, 1.0, "lif_lava_cpu_float.csv", 1.0, "float model, weights x dt/tau, one Dense (+1)"),
-    "spyx": ("spyx", {"version": "0.1"}, 1.0, 1.0, "lif_spyx.csv", 1.0, "Spyx 0.1.x (weights x dt/tau, fire from previous v)"),
-    "sinabs": ("sinabs", {"dt_convention": "argument"}, 1.0, GAIN, "lif_sinabs.csv", 1.0, "tau divided by dt by hand, input x0.04"),
-    "rockpool": ("rockpool", {"native_lif": True}, GAIN, 1.0, "lif_rockpool.csv", 1.0, "Rockpool's own LIFTorch (Linear 0.04, r ignored)"),
-    "nengo": ("nengo", {}, 1.0, 1.0, "lif_nengo.csv", None, "LIF(tau_rc=tau), gain 1/theta (v x10)"),
+    "norse": ("norse", PAPER, 1.0, 1.0, "lif_norse.csv", 1.0, "from_nir(dt=1e-4)"),
+    "snntorch": ("snntorch", PAPER, 1.0, 1.0, "lif_snntorch.csv", None, "import_from_nir (dt fixed 1e-4; threshold rescaled, mem x25)"),
+    "lava": ("lava", PAPER, 1.0, 1.0, "lif_lava_cpu_float.csv", 1.0, "float model, weights x r dt/tau, one Dense (+1)"),
+    "spyx": ("spyx", PAPER, 1.0, 1.0, "lif_spyx.csv", 1.0, "Spyx 0.1.x (weights x dt/tau, fire from previous v)"),
+    "sinabs": ("sinabs", PAPER, 1.0, 1.0, "lif_sinabs.csv", 1.0, "tau divided by dt by hand, input x r dt/tau"),
+    "rockpool": ("rockpool", PAPER, 1.0, 1.0, "lif_rockpool.csv", 1.0, "Rockpool's own LIFTorch (weights x r dt/tau, r ignored)"),
+    "nengo": ("nengo", PAPER, 1.0, 1.0, "lif_nengo.csv", None, "LIF(tau_rc=tau), gain 1/theta (v x10)"),
+    "spinnaker2": ("spinnaker2", PAPER, 1.0, 1.0, None, None, "Brian2 backend (the paper's S2 trace): FORWARD Euler, reset to zero, same step"),
     # predictions (no recorded trace in shared/)
-    "loihi2": ("loihi2", {}, GAIN, 1.0, None, None, "Lava fixed point, weights x dt/tau as for Lava float, one Dense"),
-    "spinnaker2": ("spinnaker2", {"decay": "euler", "reset": "zero"}, 1.0, 1.0, None, None, "chip: FORWARD Euler, reset to zero, +1 projection"),
-    "spinnaker2_brian2": ("spinnaker2", {"decay": "euler", "reset": "zero", "backend": "brian2"}, 1.0, 1.0, None, None,
-                          "Brian2 backend (the paper's S2 trace): same step"),
-    "xylo": ("xylo", {"approximate": True}, 1.0, 1.0, None, None, "dash_mem 5, dash_syn 1 (synapse-free LIF approximated)"),
+    "loihi2": ("loihi2", PAPER, 1.0, 1.0, None, None, "Lava fixed point, weights x r dt/tau as for Lava float, one Dense"),
+    "spinnaker2_chip": ("spinnaker2", {"decay": "euler", "synapse_decay": "euler", "reset": "zero"}, 1.0, 1.0, None, None,
+                        "chip: FORWARD Euler, reset to zero, +1 projection"),
+    "xylo": ("xylo", PAPER, 1.0, 1.0, None, None, "dash_mem 5, dash_syn 1 (synapse-free LIF approximated)"),
     "speck": ("speck", {}, 1.0, 1.0, None, None, "-"),
     "euler": ("euler", {}, 1.0, 1.0, None, None, "generic forward Euler"),
     "zoh": ("zoh", {}, 1.0, 1.0, None, None, "generic exact stepping"),
