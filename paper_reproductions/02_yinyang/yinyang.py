@@ -266,9 +266,9 @@ def gradient_check(net, x, y, cfg, eps=(1e-4, 1e-5), seed=0):
 # -- platforms ------------------------------------------------------------------------------
 def platform_predict(net, name, x_raster, cfg):
     """Predictions of platform ``name`` on binned inputs ``(steps, N, 5)``."""
-    run = nirjax.stepper(net, name, dt=cfg["platform_dt"], spike_area=cfg["platform_dt"])
-    spikes, _, _ = run(jnp.asarray(x_raster))
-    return np.asarray(T.predict_stepped(spikes[cfg["output_node"]]))
+    run = nirjax.stepper(net, name, dt=cfg["platform_dt"], spike_area=cfg["platform_dt"], record=("spikes",))
+    sol = run(jnp.asarray(np.moveaxis(x_raster, 1, 0)))  # (N, steps, 5): one run per sample, vmapped
+    return np.asarray(T.predict_stepped(sol.spikes[cfg["output_node"]], axis=1))
 
 
 def deviation_summary(net, name, x_raster, cfg):
@@ -294,7 +294,8 @@ def make_platform_fns(static, name, cfg, optimizer):
         net = eqx.combine(params, static)
 
         def one(xi):
-            return nirjax.simulate(net, {"input": xi}, dt=dt, platform=name, spike_area=dt).spikes[node]
+            return nirjax.simulate(net, {"input": xi}, dt=dt, platform=name, spike_area=dt,
+                                   record=("spikes",)).spikes[node]
 
         spikes = jax.vmap(one, in_axes=1, out_axes=1)(xr)
         t_hat = T.stepped_first_spike_time(spikes, dt=dt)
