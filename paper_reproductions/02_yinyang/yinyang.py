@@ -433,8 +433,8 @@ def plots(out, hist, ideal_acc, platforms):
     ft = [100 * platforms[n].get("finetuned_test_accuracy", np.nan) for n in names]
     ax.bar(xs[1:] + 0.2, ft, 0.4, label="fine-tuned on the platform")
     ax.set_xticks(xs, ["ideal"] + names, rotation=45, ha="right")
-    ax.set(ylabel="test accuracy (%)", ylim=(30, 100), title="The trained graph on each platform model")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.set(ylabel="test accuracy (%)", ylim=(0, 100), title="The trained graph on each platform model")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=3, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "platforms.png"), dpi=120)
     plt.close(fig)
