@@ -27,7 +27,8 @@ def test_two_epochs_lower_the_loss(yy):
     _, _, batch_loss = yy.make_ideal_fns(static, cfg, opt)
     loss = jax.jit(lambda p: batch_loss(p, jnp.asarray(x), jnp.asarray(y))[0])
     before = float(loss(params0))
-    net, hist = yy.train(cfg, 2, data=((x, y), (x, y)), log=False)
+    net, hist = yy.train(cfg, 2, data=((x, y), (x, y)), validation=(x, y), log=False)
+    assert hist["selected_epoch"] == 1 + int(np.argmax(hist["validation_accuracy"]))
     after = float(loss(yy.split_params(net)[0]))
     assert np.isfinite(before) and after < before
     assert hist["failed_samples"] == [0, 0]
