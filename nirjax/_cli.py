@@ -109,13 +109,20 @@ def _parser():
                     help="how many most divergent neurons per node the figure shows (default 3)")
     dp.add_argument("--out", required=True, metavar="DIR", help="the folder to write the report files into")
 
-    rp = sub.add_parser("reproduce", help="regenerate a NIR paper experiment (lif)",
+    rp = sub.add_parser("reproduce", help="regenerate a NIR paper experiment (lif) or the Yin-Yang benchmark (yinyang)",
                         description="Regenerate a NIR paper experiment from the data bundled with nirjax. "
                                     "'lif': the paper's LIF neuron on every platform model vs the recorded traces; "
-                                    "writes OUT/results.json, OUT/table.txt and OUT/lif_comparison.png.")
-    rp.add_argument("which", choices=["lif"], help="which experiment: 'lif' (one LIF neuron on every platform)")
+                                    "writes OUT/results.json, OUT/table.txt and OUT/lif_comparison.png. "
+                                    "'yinyang': train a 5-120-3 CubaLIF network on Yin-Yang on the ideal model with "
+                                    "exact gradients (float32), evaluate and fine-tune it on every platform model; "
+                                    "writes OUT/model.nir, OUT/results.json, OUT/table.txt, figures, "
+                                    "OUT/model_<platform>.nir and OUT/test_inputs.npz.")
+    rp.add_argument("which", choices=["lif", "yinyang"],
+                    help="which experiment: 'lif' (one LIF neuron on every platform) or 'yinyang' (training)")
     rp.add_argument("--out", default="reproduce_out", metavar="DIR",
                     help="the folder to write results into (default ./reproduce_out)")
+    rp.add_argument("--epochs", type=int, default=None, metavar="N",
+                    help="yinyang: training epochs (default: the reproduction's own setting)")
     ap = sub.add_parser("data", help="list the bundled data files, or print the path of one",
                         description="The data bundled with nirjax (the NIR paper's LIF graph lif_norse.nir, its "
                                     "pulse input lif_input.csv and the recorded traces lif_*.csv.gz; see "
@@ -413,7 +420,7 @@ def _cmd_reproduce(args):
     from ._reproduce import reproduce
 
     _say(f"reproducing {args.which!r} into {args.out} ...")
-    reproduce(args.which, args.out)
+    reproduce(args.which, args.out, epochs=getattr(args, "epochs", None))
     return 0
 
 
