@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 
 import equinox as eqx
 import jax
@@ -60,10 +61,27 @@ def run(program: Program, inputs: dict, *, t0=0.0, record=RECORDABLE, dtype=None
     - ``fold``: compile concrete uniform coefficients in as constants (see the module docstring).
     """
     record, dtype, unroll = run_options(program, record=record, dtype=dtype, unroll=unroll)
+    return _run_jit(_prepared(program, fold), inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+
+
+_PREPARED = {}
+
+
+def _prepared(program, fold):
+    """``program`` folded (where ``fold``) and without its platform label (a label, not part of what
+    runs: kept out of the compilation key). Remembered per program object while it lives, so that
+    running one Program many times eagerly folds it once."""
+    key = (id(program), fold)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0]() is program:
+        return hit[1]
     prog = fold_constants(program) if fold else program
-    # the platform value is a label of the program, not part of what runs: keep it out of the cache key
     prog = dataclasses.replace(prog, platform=None)
-    return _run_jit(prog, inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+    if not any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(program)):
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        _PREPARED[key] = (weakref.ref(program, lambda _, k=key: _PREPARED.pop(k, None)), prog)
+    return prog
 
 
 def run_options(program, *, record=RECORDABLE, dtype=None, unroll=None):
@@ -149,6 +167,36 @@ def _run_jit(prog, inputs, t0, record, dtype, unroll):
         stats={"outputs": outputs},
         final_state=final,
     )
+
+
+def rec_shapes(record, neurons, spiking, thr, currents, outputs, held_shape):
+    """The structure of one step's records (the order :func:`jax.tree.leaves` packs them in)."""
+    rec = {}
+    if "spikes" in record:
+        rec["spikes"] = {n: held_shape(n) for n in (*spiking, *thr)}
+    if "v" in record or "v_native" in record:
+        rec["v_native"] = {n: held_shape(n) for n in neurons}
+    if "i_syn" in record or "i_native" in record:
+        rec["i_native"] = {n: held_shape(n) for n in neurons if n in currents}
+    if "outputs" in record:
+        rec["outputs"] = {n: held_shape(n) for n in outputs}
+    return rec
+
+
+def _per_step(c, a):
+    """``c * a`` for a coefficient ``c`` of one step's shape and a record ``a`` (steps, *shape)."""
+    return mul(c, a) if isinstance(c, float) else c[None] * a
+
+
+def _unpack(packed, shapes):
+    """Split the packed per-step records ``(steps, total)`` back into ``(steps, *shape)`` arrays."""
+    leaves, treedef = jax.tree.flatten(shapes, is_leaf=lambda x: isinstance(x, tuple))
+    out, i = [], 0
+    for shape in leaves:
+        k = math.prod(shape)
+        out.append(jnp.reshape(packed[:, i:i + k], (packed.shape[0], *shape)))
+        i += k
+    return jax.tree.unflatten(treedef, out)
 
 
 def _apply_map(m, x):
@@ -244,6 +292,9 @@ def _scan(prog, dense, record, unroll):
     # the convolution kernels laid out once, outside the loop
     conv_w = {n: _cl.kernel(m, dtype) for n, m in maps.items() if n in hwc and _cl.is_conv2d(m)}
 
+    def held_shape(n):
+        return _cl.hwc_shape(out_shape(n)) if n in hwc else tuple(out_shape(n))
+
     def spike_gain(n):
         g = neurons[n].get("spike_out")
         if g is None:
@@ -319,31 +370,45 @@ def _scan(prog, dense, record, unroll):
             elif n in w.outputs:
                 vals[n] = summed(n)
         new_prev = {p: vals[p] for p in carried}
+        # per step only what cannot be derived afterwards: spike counts, native states, outputs,
+        # packed into ONE vector (one write per step instead of one per record)
         rec = {}
         if "spikes" in record:
             rec["spikes"] = {n: counts[n] for n in (*spiking, *thr)}
-        if "v" in record:
-            rec["v"] = {n: mul(neurons[n]["v_unit"], states[n]["v"]) for n in neurons}
-        if "i_syn" in record:
-            rec["i_syn"] = {n: mul(neurons[n]["i_unit"], states[n]["i_syn"]) for n in synapse_vars}
-        if "v_native" in record:
+        if "v" in record or "v_native" in record:
             rec["v_native"] = {n: states[n]["v"] for n in neurons}
-        if "i_native" in record:
-            rec["i_native"] = {n: states[n]["i_syn"] for n in has_current}
+        if "i_syn" in record or "i_native" in record:
+            rec["i_native"] = {n: states[n]["i_syn"] for n in has_current | synapse_vars}
         if "outputs" in record:
             rec["outputs"] = {n: vals[n] for n in w.outputs}
-        return (states, new_prev, new_elem), rec
+        leaves = jax.tree.leaves(rec)
+        packed = jnp.concatenate([jnp.ravel(a) for a in leaves]) if leaves else jnp.zeros((0,), dtype)
+        return (states, new_prev, new_elem), packed
 
-    (states_f, prev_f, elem_f), recs = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=unroll)
+    (states_f, prev_f, elem_f), packed = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=unroll)
+    recs = _unpack(packed, rec_shapes(record, neurons, spiking, thr, has_current | synapse_vars, w.outputs,
+                                      held_shape))
 
+    coeffs = {n: p.coeffs for n, p in prog.neurons.items()}
     spikes = {n: nir(n, a, 1) for n, a in recs.get("spikes", {}).items()}
     states = {}
     for n in neurons:
-        states[n] = {var: nir(n, recs[var][n], 1) for var in ("v", "i_syn", "v_native", "i_native")
-                     if var in recs and n in recs[var]}
+        st = {}
+        if "v_native" in recs:
+            vn = nir(n, recs["v_native"][n], 1)
+            if "v" in record:
+                st["v"] = _per_step(coeffs[n]["v_unit"], vn)
+            if "v_native" in record:
+                st["v_native"] = vn
+        if "i_native" in recs and n in recs["i_native"]:
+            i_n = nir(n, recs["i_native"][n], 1)
+            if "i_syn" in record and n in synapse_vars:
+                st["i_syn"] = _per_step(coeffs[n]["i_unit"], i_n)
+            if "i_native" in record and n in has_current:
+                st["i_native"] = i_n
+        states[n] = st
     outputs = recs.get("outputs", {})
     # the final state in NIR layout (module docstring of semantics.platforms._program)
-    coeffs = {n: p.coeffs for n, p in prog.neurons.items()}
     final = {}
     for n in neurons:
         s = {k: nir(n, a) for k, a in states_f[n].items()}
