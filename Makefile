@@ -20,14 +20,17 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_ideal.py --out benchmarks/results/ideal_$$(hostname).json
-	test ! -f benchmarks/bench_platforms.py || $(PY) benchmarks/bench_platforms.py
+	$(PY) benchmarks/bench_platforms.py
 	$(PY) benchmarks/bench_conv.py
 
-# Installs the real peer frameworks (two envs under .peers/), re-records their
-# outputs into tests/golden/ and checks nirjax's platform models against them.
+# Installs the real peer frameworks (two envs under $PEERS_DIR, default .peers/), re-records
+# their outputs into tests/golden/ (fails unless byte-identical to git's), checks the findings
+# (verify_rules.py), nirjax's platform models against the goldens, and the trained model's
+# per-sample predictions in the real frameworks (tests/golden/predictions).
 parity: $(STAMP)
-	bash tests/parity/record_all.sh
+	CHECK=1 bash tests/parity/record_all.sh
 	$(PY) -m pytest -q -p no:cacheprovider tests/test_platform_parity.py
+	$(PY) tests/parity/check_predictions.py --dir tests/golden/predictions
 
 clean:
 	rm -rf $(VENV) build *.egg-info

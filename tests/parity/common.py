@@ -35,13 +35,15 @@ NEW_CASES = [
     "vleak_lif", "vleak_cuba", "vleak_rnn",
     "names_rnn_braille", "names_rnn_in", "names_rnn_a_input", "names_rnn_dotted",
     "names_chain_in", "names_chain_digits", "names_chain_collide",
+    "rnn2", "names_rnn2_layers",
     "conv_if_a", "conv_if_b",
 ]
 CONV_CASES = ["conv_if_a", "conv_if_b"]
 # renamed graphs take the input of the graph they rename (same numbers, other names)
 INPUT_OF = {"names_rnn_braille": "rnn_a", "names_rnn_in": "rnn_a", "names_rnn_a_input": "rnn_a",
             "names_rnn_dotted": "rnn_a", "names_chain_in": "lif_chain_r1",
-            "names_chain_digits": "lif_chain_r1", "names_chain_collide": "lif_chain_r1"}
+            "names_chain_digits": "lif_chain_r1", "names_chain_collide": "lif_chain_r1",
+            "names_rnn2_layers": "rnn2"}
 IN_FEATURES = {"rnn_b": 4, "rnn_c": 2}  # input width where it is not 3
 GRAPH_CASES = RANDOM_CASES + NEW_CASES  # every graph in tests/golden/graphs/
 CNN_CASE = "cnn"  # the paper's N-MNIST CNN (conv, pool, flatten: the channels-last executor path)
@@ -99,7 +101,11 @@ def rel(p: Path) -> str:
     try:
         return str(p.relative_to(ROOT))
     except ValueError:
+        pass
+    try:
         return "shared/" + str(p.relative_to(SHARED.resolve()))
+    except ValueError:
+        return str(p)
 
 
 def sanitized_names(graph) -> dict:
@@ -157,6 +163,10 @@ class Silent(Exception):
     """Raised by a recorder when the framework ran without error but did not run the graph."""
 
 
+class Hang(Silent):
+    """Raised by a recorder when the framework did not return (run in a subprocess, timed out)."""
+
+
 def _strip_paths(line: str) -> str:
     """Traceback lines without machine-specific path prefixes (reproducible manifests)."""
     line = line.replace(str(ROOT) + "/", "")
@@ -193,6 +203,8 @@ class Recorder:
                          "this framework must refuse the graph with the framework's reason",
                 "silent": "the framework ran without error but did not run the graph (e.g. an empty "
                           "model); what it did is in 'explanation'; a model must refuse",
+                "hang": "the framework's import did not return (observed in a subprocess with a "
+                        "timeout; why in 'explanation'); a model must refuse",
                 "unsupported_by_mapping": "our re-implemented mapping (Nengo: the paper notebook's; "
                                           "Xylo: rockpool-style) has no rule for a node or parameter",
                 "not_attempted": "not run (reason given)",
@@ -217,9 +229,10 @@ class Recorder:
         try:
             arrays, info = fn()
         except Silent as e:
-            self.manifest["cases"][case] = {"recorded": False, "outcome": "silent", "graph": graph,
+            kind = "hang" if isinstance(e, Hang) else "silent"
+            self.manifest["cases"][case] = {"recorded": False, "outcome": kind, "graph": graph,
                                             "explanation": e.args[0], **(e.args[1] if len(e.args) > 1 else {})}
-            print(f"[{self.framework}] {case} SILENT: {e.args[0]}", flush=True)
+            print(f"[{self.framework}] {case} {kind.upper()}: {e.args[0]}", flush=True)
             return
         except Exception as e:
             tb = traceback.format_exc()

@@ -27,6 +27,9 @@ New graphs (issue 7 item 5, NEW_CASES in common.py):
   `layer.1.rec.lif`, `2`, `3.lif`); names_chain_*: lif_chain_r1 renamed (`in`/`out`;
   `0.fc`, `0.lif`, `1.fc`, `1.lif`; `l.1`/`l_1`/`l.2`/`l_2`, names that collide once
   '.' is replaced by '_' as nirtorch does). Same parameters and inputs as the originals.
+* rnn2: two stacked recurrent CubaLIF layers (3 -> 5 rec -> 4 rec), `lif1.lif <-> lif1.w_rec`,
+  `lif2.lif <-> lif2.w_rec`; names_rnn2_layers: the same with ModuleList-style names `layers.0.lif`,
+  `layers.0.w_rec`, `layers.1.lif`, `layers.1.w_rec` (both blocks share the prefix before the first '.').
 * conv_if_a: (2, 8, 8) -> Conv2d(2->4, 3x3, pad 1) -> IF(theta 2) -> SumPool2d(2) ->
   Flatten -> Affine(64->5) -> IF(theta 3); conv_if_b: (2, 8, 8) -> Conv2d(2->3, 3x3, pad 1)
   -> IF(theta 2) -> Conv2d(3->2, 3x3, stride 2, pad 1) -> IF(theta 3). Integer weights,
@@ -170,6 +173,20 @@ def rnn(seed, n_in, n_hid, n_out, neuron="cubalif", v_leak=None, names="late", i
     return nir.NIRGraph(nodes=nodes, edges=edges)
 
 
+def rnn2(seed, names=("input", "lin1", "lif1.lif", "lif1.w_rec", "lin2", "lif2.lif", "lif2.w_rec", "output")):
+    """Two stacked recurrent CubaLIF layers: input -> Affine -> n1 <-> w_rec1 -> Affine -> n2 <-> w_rec2 -> output."""
+    rng = np.random.default_rng(seed)
+    inp, fc1, l1, w1, fc2, l2, w2, out = names
+    nodes = {inp: nir.Input(input_type={"input": np.array([3])}),
+             fc1: affine(rng, 5, 3, lo=-0.2, hi=0.5, bias=0.015), l1: cubalif(rng, 5),
+             w1: affine(rng, 5, 5, lo=-0.3, hi=0.3, bias=0.015),
+             fc2: affine(rng, 4, 5, lo=-0.3, hi=0.2, bias=0.01), l2: cubalif(rng, 4),
+             w2: affine(rng, 4, 4, lo=-0.3, hi=0.3, bias=0.015),
+             out: nir.Output(output_type={"output": np.array([4])})}
+    edges = [(inp, fc1), (fc1, l1), (l1, w1), (w1, l1), (l1, fc2), (fc2, l2), (l2, w2), (w2, l2), (l2, out)]
+    return nir.NIRGraph(nodes=nodes, edges=edges)
+
+
 def rename(g, old, new):
     """The same graph (same node objects, same edge order) under other node names."""
     m = dict(zip(old, new))
@@ -213,6 +230,9 @@ def conv_if(seed, variant):
 def build(case):
     if case.startswith("names_rnn_"):
         return rename(build("rnn_a"), RNN_NAMES["late"], RNN_NAMES[case[len("names_rnn_"):]])
+    if case == "names_rnn2_layers":  # ModuleList-style names: both blocks share the prefix "layers"
+        return rename(build("rnn2"), ("lif1.lif", "lif1.w_rec", "lif2.lif", "lif2.w_rec"),
+                      ("layers.0.lif", "layers.0.w_rec", "layers.1.lif", "layers.1.w_rec"))
     if case.startswith("names_chain_"):
         return rename(build("lif_chain_r1"), CHAIN_ROLES, CHAIN_NAMES[case[len("names_chain_"):]])
     new = {"rnn_a": lambda: rnn(21, 3, 6, 2), "rnn_b": lambda: rnn(22, 4, 8, 3),
@@ -220,7 +240,8 @@ def build(case):
            "vleak_lif": lambda: chain(lambda r, n: lif(r, n, r_one=True, v_leak=(-0.5, 0.9)), 25, 5.0, 12.0),
            "vleak_cuba": lambda: chain(lambda r, n: cubalif(r, n, v_leak=(-0.06, 0.06)), 26, 0.4, 0.4),
            "vleak_rnn": lambda: rnn(27, 3, 6, 2, v_leak=(-0.06, 0.06), out_scale=2.0),
-           "conv_if_a": lambda: conv_if(28, "a"), "conv_if_b": lambda: conv_if(29, "b")}
+           "conv_if_a": lambda: conv_if(28, "a"), "conv_if_b": lambda: conv_if(29, "b"),
+           "rnn2": lambda: rnn2(30)}
     if case in new:
         return new[case]()
     seed = {"lif_chain": 7, "cubalif_chain": 8, "if_chain": 9, "diamond": 10,

@@ -33,6 +33,16 @@ for opt in nengo xylosim; do
     "$OLD" tests/parity/record_$opt.py
   fi
 done
+# issue 9: a trained classifier run in the real frameworks (when its graph and inputs are committed)
+PRED=tests/golden/predictions
+for model in "$PRED"/*_model.nir; do
+  [[ -f "$model" ]] || continue
+  name="$(basename "$model" _model.nir)"
+  "$NEW" tests/parity/record_predictions.py --frameworks snntorch,norse,spyx \
+    --graph "$model" --inputs "$PRED/${name}_inputs.npz" --out "$PRED" --name "$name"
+  "$OLD" tests/parity/record_predictions.py --frameworks rockpool,sinabs \
+    --graph "$model" --inputs "$PRED/${name}_inputs.npz" --out "$PRED" --name "$name"
+done
 du -sh tests/golden
 # the findings in README.md, re-implemented in numpy, against the fresh recordings
 "$OLD" tests/parity/verify_rules.py

@@ -75,11 +75,16 @@ def run_steps(model, neurons, x, key):
 
 
 def run_case(case, reset_method=nreset.reset_value):
-    g = nir.read(str(graph_path(case.replace("_reset_subtract", ""))))
+    base = case.replace("_reset_subtract", "")
+    return run_graph(graph_path(base), case_input(base), reset_method)
+
+
+def run_graph(path, x, reset_method=nreset.reset_value):
+    """Import the NIR file at `path` and run it on x (T, B, *in) -> (arrays, info)."""
+    g = nir.read(str(path))
     model = norse.torch.from_nir(g, dt=DT, ignore_warnings=True, reset_method=reset_method)
     neurons = [n.name for n in model.execution_order
                if type(n.elem).__name__ in ("LIFBoxCell", "IAFCell", "CubaLIF")]
-    x = case_input(case.replace("_reset_subtract", ""))
     names = sanitized_names(g)
     key = {n: names[n] if isinstance(names.get(n), str) else n for n in neurons}
     flatten0 = any(isinstance(node, nir.Flatten) and node.start_dim == 0 for node in g.nodes.values())

@@ -38,19 +38,23 @@ warnings.filterwarnings("ignore")
 
 
 def run_case(case):
-    g = nir.read(str(graph_path(case)))
+    return run_graph(graph_path(case), case_input(case))
+
+
+def run_graph(path, x):
+    """Import the NIR file at `path` and run it on x (T, B, n), one sample at a time -> (arrays, info)."""
+    g = nir.read(str(path))
     names = sanitized_names(g)
     model = from_nir(g)
     neurons = [n.name for n in model.execution_order if type(n.elem).__name__ == "LIFTorch"]
     key = {n: names[n] if isinstance(names.get(n), str) else n for n in neurons}
     dts = {n: float(model.get_submodule(n).dt) for n in neurons}
-    x = case_input(case)
     T, B = x.shape[:2]
     rec = {k: {n: [] for n in neurons} for k in ("spikes", "v", "i_syn")}
     outs = []
     with torch.no_grad():
         for b in range(B):
-            model = from_nir(nir.read(str(graph_path(case))))  # fresh state per sample
+            model = from_nir(nir.read(str(path)))  # fresh state per sample
             per = {k: {n: [] for n in neurons} for k in rec}
             out, state = [], None
             for t in range(T):

@@ -37,10 +37,14 @@ NEURONS = ("LIFSqueeze", "IAFSqueeze", "ExpLeakSqueeze", "LIF", "IAF")
 
 
 def run_case(case):
-    g = nir.read(str(graph_path(case)))
-    x = case_input(case)
+    return run_graph(graph_path(case), case_input(case), paper_config=case == "lif_paper_config")
+
+
+def run_graph(path, x, paper_config=False):
+    """Import the NIR file at `path` and run it on x (T, B, *in) in one call -> (arrays, info)."""
+    g = nir.read(str(path))
     options = f"sinabs.nir.from_nir(graph, batch_size={x.shape[1]}); whole sequence as (B*T, n)"
-    if case == "lif_paper_config":
+    if paper_config:
         g.nodes["1"].tau = (g.nodes["1"].tau / np.float32(DT)).astype(np.float32)
         x = x * np.float32(0.04)
         options += "; paper configuration: LIF tau divided by dt by hand (25 steps), input x0.04"

@@ -52,13 +52,17 @@ def nir_key(module_path, names):
 
 
 def run_case(case, carry_state=True):
-    g = nir.read(str(graph_path(case)))
-    names = sanitized_names(nir.read(str(graph_path(case))))
+    return run_graph(graph_path(case), case_input(case), carry_state)
+
+
+def run_graph(path, x, carry_state=True):
+    """Import the NIR file at `path` and run it on x (T, B, *in) -> (arrays, info)."""
+    g = nir.read(str(path))
+    names = sanitized_names(nir.read(str(path)))
     log = io.StringIO()
     with contextlib.redirect_stdout(log):  # the importer prints its RNN rewiring and w_scale hacks
         model = import_from_nir(g)
     snntorch.utils.reset(model)
-    x = case_input(case)
     neurons = {n: m for n, m in model.named_modules() if type(m).__name__ in NEURONS}
     spikes = {n: [] for n in neurons}
     hooks = [m.register_forward_hook(

@@ -30,14 +30,17 @@ import os
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
 
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (BRAILLE_CASES, CNN_CASE, DT, GRAPH_CASES, Recorder, Silent, case_input,  # noqa: E402
-                    graph_path)
+from common import (BRAILLE_CASES, CNN_CASE, DT, GRAPH_CASES, Hang, Recorder, Silent,  # noqa: E402
+                    case_input, graph_path)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -67,9 +70,53 @@ def nir_layout(a):
     return np.moveaxis(a, -1, 2) if a.ndim == 5 else a
 
 
+HANG_TIMEOUT_S = 20
+
+
+def walk_cycle(path):
+    """The node sequence Spyx's `_build_model._order_edge_list` walks (first out-edge of each node,
+    from the node named "input" until "output"), on the graph after Spyx's own RNN rewiring, if
+    that walk revisits a node (then it never ends: the loop only stops at "output"); else None."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        g = spyx.nir._replace_rnn_subgraph_with_nirgraph(nir.read(str(path)))
+    cur, seen = "input", []
+    while cur != "output":
+        nxt = next((d for s, d in g.edges if s == cur), None)
+        if nxt is None:
+            return None
+        if cur in seen:
+            return seen[seen.index(cur):] + [cur]
+        seen.append(cur)
+        cur = nxt
+    return None
+
+
+def check_returns(path, x):
+    """Run the real from_nir in a subprocess; raise Hang if it does not return in time."""
+    code = ("import sys, numpy as np, nir, jax.numpy as jnp, spyx.nir; "
+            "spyx.nir.from_nir(nir.read(sys.argv[1]), jnp.zeros(tuple(int(d) for d in sys.argv[2:])), "
+            f"dt={DT}); print('returned')")
+    cycle = walk_cycle(path)
+    try:
+        subprocess.run([sys.executable, "-c", code, str(path), *map(str, (2, 2, *x.shape[2:]))],
+                       timeout=HANG_TIMEOUT_S, capture_output=True, check=False)
+    except subprocess.TimeoutExpired:
+        raise Hang(f"spyx.nir.from_nir did not return within {HANG_TIMEOUT_S} s (killed): after "
+                   "_replace_rnn_subgraph_with_nirgraph names every RNN block by the prefix before the "
+                   "first '.', both blocks become one node and _order_edge_list's walk cycles through "
+                   f"{' -> '.join(cycle)} forever, appending to its list (memory grows)",
+                   {"cycle": cycle, "timeout_s": HANG_TIMEOUT_S}) from None
+
+
 def run_case(case):
-    path = str(graph_path(case))
-    x = case_input(case)
+    return run_graph(graph_path(case), case_input(case))
+
+
+def run_graph(path, x):
+    """Import the NIR file at `path` and run it on x (T, B, *in) -> (arrays, info)."""
+    path = str(path)
+    if walk_cycle(path) is not None:  # a walk that revisits a node: observe the real import in a subprocess
+        check_returns(path, x)
     # Spyx convolutions are channels-last (nnx.Conv): a user feeds (T, B, H, W, C)
     xj = jnp.asarray(np.ascontiguousarray(np.moveaxis(x, 2, -1)) if x.ndim == 5 else x)
     model, (out, states) = spyx.nir.from_nir(nir.read(path), xj, dt=DT, return_all_states=True)

@@ -4,7 +4,9 @@
 #   "old": nir 1.0.4, nirtorch 2.0.2, Sinabs 3.1.3, Rockpool 3.1.0 (+ xylosim, nengo if they install)
 # The environments live outside git-tracked paths, at $PEERS_DIR (default <repo>/.peers).
 # Idempotent: an environment whose marker file exists is skipped (FORCE=1 rebuilds).
-# torch is always the local CPU wheel: every pip call gets a constraints file pinning torch==2.13.0.
+# torch is always the local CPU wheel: every pip call gets a constraints file pinning torch==2.13.0,
+# and the env's lock tests/parity/constraints-<env>.txt (pip freeze of the env the goldens were
+# recorded with), so a rebuilt env re-records the goldens byte for byte.
 # samna (declared by sinabs) is never installed: it downloads from the internet on import.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -14,9 +16,10 @@ mkdir -p "$PEERS_DIR"
 CONSTRAINTS="$PEERS_DIR/constraints.txt"
 printf 'torch==2.13.0\n' > "$CONSTRAINTS"
 
-pipc() {  # pip with the torch constraint always applied
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+pipc() {  # pip with the torch constraint and the env's lock always applied
   local env="$1"; shift
-  "$PEERS_DIR/$env/bin/python" -m pip install --quiet -c "$CONSTRAINTS" "$@"
+  "$PEERS_DIR/$env/bin/python" -m pip install --quiet -c "$CONSTRAINTS" -c "$HERE/constraints-$env.txt" "$@"
 }
 
 make_env() {
