@@ -84,6 +84,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--peers", nargs="*", default=None,
+                    help="with --peers-now: only these peers (norse, sinabs, rockpool, spyx; default all)")
     ap.add_argument("--peers-now", action="store_true",
                     help="also run benchmarks/peers_timing.py in $PEERS_DIR/new (Norse, Spyx) and $PEERS_DIR/old (Sinabs, "
                          "Rockpool; PEERS_DIR defaults to .peers) right before, so the "
@@ -98,7 +100,8 @@ def main():
         for env in ("new", "old"):  # Norse, Spyx; Sinabs (Rockpool)
             py = os.path.join(os.environ.get("PEERS_DIR", os.path.join(HERE, "..", ".peers")), env, "bin", "python")
             if os.path.exists(py):
-                subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out], check=True)
+                only = ["--only", *args.peers] if args.peers else []
+                subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out, *only], check=True)
     res = {"machine": {"platform": _pf.platform(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
                        "devices": [str(d) for d in jax.devices()]}, "results": {}}
 

@@ -59,7 +59,13 @@ def timeit(build, run, repeats):
             "repeats": repeats}
 
 
+ONLY = None
+
+
 def bench(results, key, build, run, repeats, note=""):
+    fw = key.rsplit("/", 1)[1].split("_")[0]
+    if ONLY is not None and fw not in ONLY:
+        return
     print(f"{key} ...", flush=True)
     try:
         r = timeit(build, run, repeats)
@@ -185,7 +191,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / f"peers_{socket.gethostname()}.json"))
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="time only these frameworks (norse, sinabs, rockpool, spyx); default: all importable")
     args = ap.parse_args()
+    global ONLY
+    ONLY = set(args.only) if args.only else None
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {}
     xb, xc = inputs()
