@@ -50,13 +50,15 @@ def timeit(build, run, repeats):
     run(obj)
     first = time.perf_counter() - t0
     run(obj)  # warm-up
-    ts = []
+    ts, cs = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run(obj)
         ts.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
+    # cpu_*: the process's CPU time (all its threads): robust to other processes' load
     return {"first_call_s": first, "median_s": statistics.median(ts), "min_s": min(ts),
-            "repeats": repeats}
+            "cpu_median_s": statistics.median(cs), "repeats": repeats}
 
 
 ONLY = None

@@ -225,12 +225,14 @@ def test_surrogate_gradient_with_traced_graph(name):
     assert float(value) == float(total(g))  # jit gives the eager value
 
 
-def test_surrogate_gradient_speck_conv_if():
+@pytest.mark.parametrize("name", ["speck", "sinabs"])
+def test_surrogate_gradient_conv_if(name):
+    """The platforms that cannot run the braille graph (no CubaLIF) on an integer conv + IF graph."""
     g = nirjax.load(GRAPHS / "conv_if_a.nir", warn=False)
     x = (np.random.default_rng(3).random((2, 30, 2, 8, 8)) < 0.3).astype(float)
 
     def total(g):
-        c = jax.vmap(lambda xx: nirjax.simulate(g, xx, dt=1e-3, platform="speck").spike_counts["if2"])(x)
+        c = jax.vmap(lambda xx: nirjax.simulate(g, xx, dt=1e-3, platform=name).spike_counts["if2"])(x)
         return jnp.sum(c)
 
     grads = eqx.filter_jit(eqx.filter_grad(total))(g)

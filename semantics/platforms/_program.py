@@ -33,8 +33,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import PlatformError
-from ..events import Delay
-from ..maps import Map
 from ._base import Check, Platform
 
 NEURON_KEYS = ("v", "i_syn", "v_native", "i_native", "spikes_prev", "prev_output")
@@ -328,4 +326,4 @@ def _nested_tuple(x):
     return tuple(_nested_tuple(e) for e in x) if isinstance(x, list) else x
 
 
-__all__ = ["Program", "NeuronProgram", "Wiring", "program", "Map", "Delay"]
+__all__ = ["Program", "NeuronProgram", "Wiring", "program"]
