@@ -18,7 +18,7 @@ import jax
 from .semantics import platforms as _platforms
 from .semantics.network import Network
 from .semantics.platforms import Platform, Program
-from .solvers.stepped import RECORDABLE, run, run_options
+from .solvers.stepped import run, run_options
 
 from ._errors import UnsupportedError
 
@@ -66,7 +66,7 @@ def compile_platform(graph, platform, *, dt, spike_area=1.0, reset=None, initial
     return _platforms.program(net, p, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state)
 
 
-def run_platform(program: Program, inputs, *, t0=0.0, record=RECORDABLE, dtype=None, unroll=None):
+def run_platform(program: Program, inputs, *, t0=0.0, record=None, dtype=None, unroll=None):
     """Run a compiled :class:`Program` on dense inputs (``{name: (steps, *shape)}``, or one array
     for a one-input graph); returns a :class:`Solution` (``final_state`` included)."""
     if not isinstance(inputs, dict):
@@ -118,7 +118,7 @@ def _cache_key(net, p, dt, spike_area, reset, initial_state):
         return None
 
 
-def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=RECORDABLE, dtype=None,
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=None, dtype=None,
             unroll=None, **options):
     """A compiled batch runner: ``run = stepper(graph, platform, dt=...)``; ``sol = run(x)`` with
     ``x`` of shape ``(batch, steps, *shape)`` (or a dict of them) gives the batched

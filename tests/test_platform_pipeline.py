@@ -306,7 +306,7 @@ def test_chunked_run_equals_one_run_with_delay(name):
     # cut where spikes are in flight in the Delay (the one run's lif1 spiked within the last 5 steps)
     k = next(k for k in range(40, 80) if np.asarray(one.spikes["lif1"][k - 3:k]).sum() > 0)
     a = nirjax.simulate(g, x[:k], dt=1e-4, platform=name, spike_area=1e-4)
-    assert a.final_state["dly"]["buffer"].shape == (5, 2) and "last_input" in a.final_state["thr"]
+    assert a.final_state["dly"]["buffer"].shape == (5, 2) and "x_prev" in a.final_state["thr"]
     assert np.asarray(a.final_state["dly"]["buffer"]).any()
     b = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state)
     assert float(np.sum(one.spikes["lif2"])) > 3

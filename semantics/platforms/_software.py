@@ -402,7 +402,7 @@ class Spyx(Platform):
     }
     PRESETS: ClassVar[dict] = {
         "1.0.0": {},
-        "0.1": {"version": "0.1.x", "input_scale": "gain_only", "ignores": frozenset({"r", "v_leak", "v_reset"})},
+        "0.1": {"version": "0.1", "input_scale": "gain_only", "ignores": frozenset({"r", "v_leak", "v_reset"})},
         "paper": {"version": "0.1.x (as the NIR paper ran it)", "input_scale": "gain_only",
                   "ignores": frozenset({"r", "v_leak", "v_reset"})},
     }
