@@ -386,3 +386,21 @@ def test_options_that_do_not_apply_raise_and_platform_values_are_accepted_everyw
     rep = nirjax.deviation(g, "norse", x, dt=1e-4, spike_area=1e-4, max_spikes=40, max_events=512,
                            attribution=False, trace_neurons=0)
     assert rep.nodes["lif2"].count_ideal >= 0
+
+
+def test_record_options():
+    """What a platform run keeps per step: everything by default; kinds, "states", or per node."""
+    g = _braille()
+    x = (np.random.default_rng(7).random((20, 12)) < 0.3).astype(float)
+    full = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    assert set(full.states["lif2"]) == {"v", "i_syn", "v_native", "i_native"}
+    only = nirjax.simulate(g, x, dt=1e-4, platform="norse", record="spikes")
+    assert only.states == {} and set(only.spikes) == {"lif1.lif", "lif2"} and only.stats["outputs"] == {}
+    one = nirjax.simulate(g, x, dt=1e-4, platform="norse", record={"lif2": "v", "output": "outputs"})
+    assert set(one.states) == {"lif2"} and set(one.states["lif2"]) == {"v"} and one.spikes == {}
+    np.testing.assert_array_equal(np.asarray(one.states["lif2"]["v"]), np.asarray(full.states["lif2"]["v"]))
+    np.testing.assert_array_equal(np.asarray(one.stats["outputs"]["output"]), np.asarray(full.stats["outputs"]["output"]))
+    with pytest.raises(ValueError, match="no exact spike times"):
+        nirjax.simulate(g, x, dt=1e-4, platform="norse", record="spike_times")
+    with pytest.raises(ValueError, match="no node 'lif9'"):
+        nirjax.simulate(g, x, dt=1e-4, platform="norse", record={"lif9": "v"})
