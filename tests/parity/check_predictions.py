@@ -13,6 +13,9 @@ sinabs) runs the same inputs with `jax.vmap(simulate(..., platform=P))` in float
 the same readout (first spike step per output neuron, earliest wins, ties -> lowest
 index, none -> -1); the predictions must be identical for every sample (first spike
 steps too). Outcome "error" -> the model must refuse the graph (UnsupportedError).
+If INPUTS.npz also carries `predictions/<platform>` (B,) (what the training package's
+platform evaluation reported, `nirjax reproduce yinyang`'s test_inputs.npz), those must
+equal the framework's recorded predictions too.
 Exit status 1 on any disagreement; prints one line per framework.
 """
 from __future__ import annotations
@@ -72,7 +75,8 @@ def main():
 def check(graph, inputs, recorded, name, frameworks, json_out) -> int:
     """Check one graph; returns 1 if any framework disagrees with its model."""
     import nirjax
-    x = np.asarray(np.load(inputs)["input"], np.float32)
+    zin = np.load(inputs)
+    x = np.asarray(zin["input"], np.float32)
     node = output_node(graph)
     bad, table = 0, {}
     for fw in [f for f in frameworks.split(",") if f]:
@@ -100,6 +104,14 @@ def check(graph, inputs, recorded, name, frameworks, json_out) -> int:
                        "count_mismatches": int(np.sum(np.any(counts != z["counts"], 1))),
                        "first_mismatching_samples": diff[:10].tolist(),
                        "agree": bool(diff.size == 0 and np.array_equal(first, z["first_spike_step"]))}
+                reported = f"predictions/{PLATFORM[fw]}"
+                if reported in zin.files:  # what the training package's platform evaluation reported
+                    rep = np.asarray(zin[reported]).astype(np.int64)
+                    row["reported_prediction_mismatches"] = int(np.sum(rep != z["prediction"]))
+                    row["agree"] = row["agree"] and row["reported_prediction_mismatches"] == 0
+                if "labels" in zin.files:
+                    row["framework_accuracy"] = float(np.mean(z["prediction"] == zin["labels"]))
+                    row["model_accuracy"] = float(np.mean(pred == zin["labels"]))
         table[fw] = row
         bad += not row["agree"]
         print(f"[check_predictions] {name}/{fw}: {'AGREE' if row['agree'] else 'DISAGREE'} {row}")

@@ -20,6 +20,13 @@ spikes of the neuron node that feeds the graph's Output:
 Written to DIR/<name>_<framework>.npz (byte-reproducible) and DIR/<name>_<framework>.json
 (versions, options, outcome; a framework that cannot import the graph gets outcome
 "error" with its exception text, as in the parity manifests).
+
+    python tests/parity/record_predictions.py --stage REPRO_DIR --name yinyang
+
+copies a `nirjax reproduce yinyang --out REPRO_DIR` result into tests/golden/predictions/:
+REPRO_DIR/model.nir -> yinyang_model.nir, REPRO_DIR/test_inputs.npz -> yinyang_inputs.npz
+(the spike counts stored as uint8, labels and reported predictions as int16: asserted
+exact; a few tens of KB instead of 4 MB).
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import _strip_paths, rel, save_npz, versions  # noqa: E402
+from common import GOLDEN, _strip_paths, rel, save_npz, versions  # noqa: E402
 
 ENV = {"snntorch": "new", "norse": "new", "spyx": "new", "rockpool": "old", "sinabs": "old"}
 MODULES = {"snntorch": ["snntorch", "nir", "nirtorch", "torch"], "norse": ["norse", "nir", "nirtorch", "torch"],
@@ -71,15 +78,41 @@ def run_framework(fw: str, path: Path, x: np.ndarray, chunk: int):
     return spikes, info, node
 
 
+def stage(src: Path, name: str, dest: Path = GOLDEN / "predictions") -> None:
+    """Copy a reproduction's model.nir and test_inputs.npz into `dest`, compactly and exactly."""
+    import shutil
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "model.nir", dest / f"{name}_model.nir")
+    z = np.load(src / "test_inputs.npz")
+    out = {}
+    for k in z.files:
+        a = np.asarray(z[k])
+        if k == "input" or k == "labels" or k.startswith("predictions/"):
+            small = a.astype(np.uint8 if k == "input" else np.int16)
+            if not np.array_equal(small, a):
+                raise ValueError(f"{k} does not fit {small.dtype} exactly")
+            a = small
+        out[k] = a
+    save_npz(dest / f"{name}_inputs.npz", out)
+    print(f"[predictions] staged {src} -> {dest}/{name}_model.nir, {name}_inputs.npz "
+          f"({(dest / f'{name}_inputs.npz').stat().st_size} bytes)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frameworks", required=True, help="comma-separated: " + ", ".join(ENV))
-    ap.add_argument("--graph", required=True, type=Path)
-    ap.add_argument("--inputs", required=True, type=Path)
-    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--stage", type=Path, default=None, help="copy REPRO_DIR's model and inputs (see above)")
+    ap.add_argument("--frameworks", help="comma-separated: " + ", ".join(ENV))
+    ap.add_argument("--graph", type=Path)
+    ap.add_argument("--inputs", type=Path)
+    ap.add_argument("--out", type=Path)
     ap.add_argument("--name", default=None, help="file prefix (default: the graph's file stem)")
     ap.add_argument("--chunk", type=int, default=250, help="samples per framework call")
     args = ap.parse_args()
+    if args.stage is not None:
+        stage(args.stage, args.name or "yinyang")
+        return 0
+    if not (args.frameworks and args.graph and args.inputs and args.out):
+        ap.error("give --stage, or --frameworks, --graph, --inputs and --out")
     z = np.load(args.inputs)
     x = np.asarray(z["input"], dtype=np.float32)
     dt = float(z["dt"]) if "dt" in z.files else 1e-4
