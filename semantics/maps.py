@@ -101,17 +101,12 @@ class Scale(Map):
 
 class Flatten(Map):
     """Merge the axes ``start_dim .. end_dim`` (indices without the batch axis), in NIR's
-    (row-major, channels-first) order. ``channels_last`` (platform models only) flattens a
-    whole ``(C, H, W)`` value in ``(H, W, C)`` order, as a framework whose tensors are
-    channels-last does (Spyx 1.0.0)."""
+    (row-major, channels-first) order."""
 
     in_shape: tuple[int, ...] = eqx.field(static=True)
     out_shape: tuple[int, ...] = eqx.field(static=True)
-    channels_last: bool = eqx.field(static=True, default=False)
 
     def linear(self, x):
-        if self.channels_last:
-            x = jnp.transpose(x, (1, 2, 0))
         return jnp.reshape(x, self.out_shape)
 
 
