@@ -14,7 +14,6 @@ Executor-side transformations (none changes a result):
   become Python floats, i.e. constants of the compiled step; the rules' coefficient algebra
   then drops terms with a constant zero coefficient and multiplications by a constant one.
   Traced coefficients (``jax.grad``, a jitted function of the graph) stay arrays;
-* **hoisting**: dense maps fed only by external inputs run for all steps at once;
 * **layout**: 2-d spatial values are held channels-last inside the loop
   (:mod:`solvers._channels_last`); recordings and the final state come back in NIR's layout;
 * **unrolling** (:func:`auto_unroll`): several steps per loop iteration.
@@ -309,29 +308,11 @@ def _scan(prog, dense, record, unroll):
     elem0 = {"dly": {d: prog.init["delay"][d].astype(dtype) for d, (_, K) in delays.items() if K > 0},
              "thr": {n: prog.init["threshold"][n].astype(dtype) for n in thr}}
 
-    # dense maps fed only by external inputs are evaluated for all steps at once (one matmul);
-    # convolutions stay in the loop (all-steps feature maps cost more memory traffic than they save)
-    hoisted = []
-    for n in w.order:
-        if n in maps and n not in carried and not isinstance(maps[n], Conv) and preds.get(n) and all(
-            (p in w.inputs or p in hoisted) and (p, n) not in delayed and p not in carried for p in preds[n]
-        ):
-            hoisted.append(n)
-    if hoisted:
-        pre = dict(dense)
-        for n in hoisted:
-            def f(vals_t, n=n):
-                total = None
-                for p in preds[n]:
-                    v = jnp.reshape(vals_t[p], in_shape(n))
-                    total = v if total is None else total + v
-                return _apply_map(maps[n], total)
-
-            pre[n] = jax.vmap(f)({p: pre[p] for p in preds[n]})
-        xs = {**dense, **{n: pre[n] for n in hoisted}}
-    else:
-        xs = dense
-    hoisted_set = set(hoisted)
+    # No map is hoisted out of the loop (evaluated for all steps at once): under jax.vmap the hoisted
+    # values come out batch-major and the scan needs them time-major, and that transpose of a (batch,
+    # steps, features) array cost more than the per-step products it saved (braille, batch 140: 8.8 vs
+    # 4.7 ms CPU time; one sample: no difference; benchmarks/bench_platforms.py).
+    xs = dense
     # the convolution kernels laid out once, outside the loop
     conv_w = {n: _cl.kernel(m, dtype) for n, m in maps.items() if n in hwc and _cl.is_conv2d(m)}
 
@@ -380,7 +361,7 @@ def _scan(prog, dense, record, unroll):
 
         counts = {}
         for n in w.order:
-            if n in w.inputs or n in hoisted_set:
+            if n in w.inputs:
                 vals[n] = ext[n]
             elif n in maps:
                 m = maps[n]
