@@ -478,7 +478,11 @@ def main(argv=None):
         print(f"nirjax {args.cmd}: error: {e}", file=sys.stderr)
         return 1
     except Exception as e:
-        if args.traceback or type(e).__name__ not in ("EquinoxRuntimeError", "XlaRuntimeError"):
+        import equinox as eqx
+
+        # a run that failed a value check: nirjax's SimulationError (an EquinoxRuntimeError) or
+        # an eqx.error_if raised inside a jitted run
+        if args.traceback or not (isinstance(e, eqx.EquinoxRuntimeError) or type(e).__name__ == "XlaRuntimeError"):
             raise
         print(f"nirjax {args.cmd}: error: {_runtime_message(e)}", file=sys.stderr)
         return 1
