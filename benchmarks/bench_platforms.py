@@ -1,17 +1,23 @@
-"""Time-stepped platform models vs the real frameworks, and deviation() wall time.
+"""Time-stepped platform models vs the real frameworks, through the PUBLIC call; deviation() wall time.
 
-(a) ``nirjax.deviation`` of the braille graph against every platform (first call
-    in a fresh process: includes all compilation);
-(b) the ``snntorch``, ``norse`` and ``spyx`` models on both braille graphs
-    (batch 140, 256 steps) and the ``norse``/``spyx`` models on the CNN (batch 16,
-    300 steps; snnTorch cannot import IF): float32 (as the peers run), jitted,
-    vmapped over the batch, recording the output spikes only; inputs are device
-    arrays made before timing, as the Spyx peer's are (``jnp.asarray`` outside the
-    timed call). Compile time (first call) separately; medians of repeated runs.
-Peer timings come from ``benchmarks/results/peers_*.json`` (benchmarks/peers_timing.py,
-recorded on this machine kind); ratios = peer median / nirjax median (> 1: nirjax faster).
+(a) ``nirjax.deviation`` of the braille graph against every platform (first call in a fresh
+    process: includes all compilation);
+(b) the public call ``jax.jit(jax.vmap(lambda x: nirjax.simulate(g, x, dt=dt, platform=P,
+    dtype="float32", record=("outputs",))))`` on batch-major inputs: the ``snntorch`` (0.9.4:
+    snnTorch 1.0.0 cannot import the braille graphs), ``norse`` and ``spyx`` models on both braille
+    graphs (batch 140, 256 steps) and ``norse``/``spyx`` on the CNN (batch 16, 300 steps);
+    ``record=("outputs",)`` returns what the peers' timed calls return (the output layer per
+    step). Side by side in the same run: the same call without the outer ``jax.jit`` (an eager
+    ``jax.vmap``), the call with the default recording (every state of every node per step), and
+    ``nirjax.stepper`` (the internal compiled runner) -- all medians of interleaved repeats, so
+    machine load hits them alike. Inputs are device arrays made before timing, as the Spyx peer's.
+(c) a second eager ``nirjax.simulate(g, x, dt=1e-4, platform="norse")`` call (braille, one sample)
+    against the same call jitted: the cost of the eager path in jitted calls.
+Peer timings: ``benchmarks/results/peers_*.json`` (benchmarks/peers_timing.py in the peer envs;
+``--peers-now`` records ``peers_sidebyside.json`` right before, under the same load); ratios =
+peer median / nirjax median (> 1: nirjax faster).
 
-Run: ``.venv/bin/python benchmarks/bench_platforms.py [--out benchmarks/results/platforms_vm.json]``.
+Run: ``.venv/bin/python benchmarks/bench_platforms.py --peers-now [--out benchmarks/results/platforms_vm.json]``.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import statistics
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 import nirjax
@@ -36,20 +43,35 @@ CNN = os.path.join(SHARED, "nir-paper", "02_cnn", "cnn_sinabs.nir")
 BRAILLE = {"braille_bias_zero": "braille_noDelay_bias_zero.nir", "braille_subtract": "braille_noDelay_noBias_subtract.nir"}
 
 
-def timed(fn, x, repeats):
-    t = time.perf_counter()
-    jax.block_until_ready(fn(x))
-    first = time.perf_counter() - t
-    runs = []
-    for _ in range(repeats):
+def interleaved(fns, x, repeats):
+    """First call (compilation included) of each, then ``repeats`` rounds calling each in turn:
+    {name: (first_s, median_s, min_s, cpu_median_s)}; CPU time (all threads of this process) is robust
+    to other processes' load, wall time is what a user waits."""
+    first, runs, cpu = {}, {k: [] for k in fns}, {k: [] for k in fns}
+    for k, f in fns.items():
         t = time.perf_counter()
-        jax.block_until_ready(fn(x))
-        runs.append(time.perf_counter() - t)
-    return first, statistics.median(runs), min(runs)
+        jax.block_until_ready(f(x))
+        first[k] = time.perf_counter() - t
+    for _ in range(repeats):
+        for k, f in fns.items():
+            t, c = time.perf_counter(), time.process_time()
+            jax.block_until_ready(f(x))
+            runs[k].append(time.perf_counter() - t)
+            cpu[k].append(time.process_time() - c)
+    return {k: (first[k], statistics.median(runs[k]), min(runs[k]), statistics.median(cpu[k])) for k in fns}
 
 
-def batched_model(g, plat, dt):
-    return nirjax.stepper(g, plat, dt=dt, record=("outputs",), dtype="float32")
+def public_calls(g, plat, dt):
+    def one(x, **kw):
+        return nirjax.simulate(g, x, dt=dt, platform=plat, **kw)
+
+    fast = {"dtype": "float32", "record": ("outputs",)}
+    return {
+        "public": jax.jit(jax.vmap(lambda x: one(x, **fast))),
+        "public_eager_vmap": jax.vmap(lambda x: one(x, **fast)),
+        "public_default_record": jax.jit(jax.vmap(lambda x: one(x, dtype="float32"))),
+        "stepper": nirjax.stepper(g, plat, dt=dt, **fast),
+    }
 
 
 def peers():
@@ -64,8 +86,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--peers", nargs="*", default=None,
+                    help="with --peers-now: only these peers (norse, sinabs, rockpool, spyx; default all)")
     ap.add_argument("--peers-now", action="store_true",
-                    help="also run benchmarks/peers_timing.py in .peers/new (Norse, Spyx) and .peers/old (Sinabs) right before, so the "
+                    help="also run benchmarks/peers_timing.py in $PEERS_DIR/new (Norse, Spyx) and $PEERS_DIR/old (Sinabs, "
+                         "Rockpool; PEERS_DIR defaults to .peers) right before, so the "
                          "peer numbers are measured side by side under the same machine load")
     args = ap.parse_args()
     if args.peers_now:
@@ -75,9 +100,10 @@ def main():
         if os.path.exists(out):
             os.remove(out)
         for env in ("new", "old"):  # Norse, Spyx; Sinabs (Rockpool)
-            py = os.path.join(HERE, "..", ".peers", env, "bin", "python")
+            py = os.path.join(os.environ.get("PEERS_DIR", os.path.join(HERE, "..", ".peers")), env, "bin", "python")
             if os.path.exists(py):
-                subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out], check=True)
+                only = ["--only", *args.peers] if args.peers else []
+                subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out, *only], check=True)
     res = {"machine": {"platform": _pf.platform(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
                        "devices": [str(d) for d in jax.devices()]}, "results": {}}
 
@@ -96,40 +122,63 @@ def main():
 
     rng = np.random.default_rng(0)
     work = []
-    xb = (rng.random((256, 140, 12)) < 0.2).astype(np.float32)
+    xb = (rng.random((256, 140, 12)) < 0.2).astype(np.float32)  # the peers' inputs (time-major)
     for case, f in BRAILLE.items():
         gb = nirjax.load(os.path.join(RNN, f), warn=False)
-        for plat in ("snntorch", "norse", "spyx"):
-            work.append((f"braille/{case}/{plat}", gb, plat, 1e-4, xb))
+        for name, plat in (("snntorch", nirjax.get_platform("snntorch", version="0.9.4")), ("norse", "norse"),
+                           ("spyx", "spyx")):
+            work.append((f"braille/{case}/{name}", gb, plat, 1e-4, xb))
     gc = nirjax.load(CNN, warn=False)
     xc = (rng.random((300, 16, 2, 34, 34)) < 0.05).astype(np.float32)
     for plat in ("norse", "spyx"):
         work.append((f"cnn/{plat}", gc, plat, 1e-3, xc))
 
     pr = peers()
-    print(f"{'workload':34s} {'compile+1st (s)':>15s} {'median (ms)':>12s} {'peer median (ms)':>30s} {'ratio':>7s}")
+    print(f"{'workload':34s} {'public (ms)':>11s} {'eager vmap':>10s} {'default rec':>11s} {'stepper':>8s} "
+          f"{'compile (s)':>11s} {'peer (ms)':>22s} {'peer/public':>11s}")
     for key, gg, plat, dt, xx in work:
-        fn = batched_model(gg, plat, dt)
-        xx = jax.numpy.asarray(xx)
-        first, med, mn = timed(fn, xx, 4 * args.repeats if key.startswith("braille") else max(5, args.repeats))
-        entry = {"first_call_s": first, "compile_s": max(first - med, 0.0), "median_s": med, "min_s": mn}
+        fns = public_calls(gg, plat, dt)
+        xx = jnp.asarray(np.ascontiguousarray(np.moveaxis(xx, 1, 0)))  # batch-major, as users vmap
+        reps = 4 * args.repeats if key.startswith("braille") else max(5, args.repeats)
+        t = interleaved(fns, xx, reps)
+        entry = {k: {"first_call_s": v[0], "median_s": v[1], "min_s": v[2], "cpu_median_s": v[3]}
+                 for k, v in t.items()}
+        med = t["public"][1]
         peer_txt, ratio = "-", ""
         for src, table in sorted(pr.items(), key=lambda kv: kv[0] == "peers_sidebyside.json"):
             p = table.get(key)
-            if p:
-                entry.setdefault("peer", {})[src] = p["median_s"]
-                entry["ratio_peer_over_nirjax"] = p["median_s"] / med
-                peer_txt, ratio = f"{p['median_s'] * 1e3:.1f} ({src})", f"{p['median_s'] / med:.2f}"
-        # fastest real framework on the same workload
+            if p and "median_s" in p:
+                entry.setdefault("peer", {})[src] = p
+                entry["ratio_peer_over_public"] = p["median_s"] / med
+                peer_txt, ratio = f"{p['median_s'] * 1e3:.1f} ({src[:10]})", f"{p['median_s'] / med:.2f}"
+                if "cpu_median_s" in p:
+                    entry["cpu_ratio_peer_over_public"] = p["cpu_median_s"] / t["public"][3]
+                    ratio += f" (cpu {p['cpu_median_s'] / t['public'][3]:.2f})"
         fam = key.rsplit("/", 1)[0]
         tables = [pr["peers_sidebyside.json"]] if "peers_sidebyside.json" in pr else list(pr.values())
-        best = min(((t["median_s"], k) for tb in tables for k, t in tb.items()
-                    if k.startswith(fam + "/") and "median_s" in t), default=None)
+        best = min(((tb[k]["median_s"], k) for tb in tables for k in tb
+                    if k.startswith(fam + "/") and isinstance(tb[k], dict) and "median_s" in tb[k]), default=None)
         if best:
-            entry["fastest_peer"] = {"name": best[1], "median_s": best[0], "ratio": best[0] / med}
+            entry["fastest_peer"] = {"name": best[1], "median_s": best[0], "ratio_over_public": best[0] / med}
         res["results"][key] = entry
-        print(f"{key:34s} {first:15.2f} {med * 1e3:12.2f} {peer_txt:>30s} {ratio:>7s}"
-              + (f"  fastest peer {best[1].rsplit('/', 1)[1]} {best[0] * 1e3:.1f} ms -> x{best[0] / med:.2f}" if best else ""))
+        print(f"{key:34s} {med * 1e3:11.2f} {t['public_eager_vmap'][1] * 1e3:10.2f} "
+              f"{t['public_default_record'][1] * 1e3:11.2f} {t['stepper'][1] * 1e3:8.2f} "
+              f"{max(t['public'][0] - med, 0.0):11.2f} {peer_txt:>22s} {ratio:>11s}"
+              + (f"  fastest peer {best[1].rsplit('/', 1)[1]} {best[0] * 1e3:.1f} ms -> x{best[0] / med:.2f}"
+                 if best else ""))
+
+    # (c) the eager path: a second eager simulate call vs the same call jitted (braille, one sample)
+    g1 = nirjax.load(os.path.join(RNN, BRAILLE["braille_subtract"]), warn=False)
+    x1 = jnp.asarray(xb[:, 0])
+    jf = jax.jit(lambda x: nirjax.simulate(g1, x, dt=1e-4, platform="norse"))
+    t = interleaved({"eager": lambda x: nirjax.simulate(g1, x, dt=1e-4, platform="norse"), "jitted": jf}, x1,
+                    10 * args.repeats)
+    res["results"]["eager_second_call/braille_subtract/norse"] = {
+        "eager_median_s": t["eager"][1], "jitted_median_s": t["jitted"][1], "eager_first_s": t["eager"][0],
+        "eager_over_jitted": t["eager"][1] / t["jitted"][1]}
+    print(f"eager simulate(platform='norse'), braille, 1 sample: first {t['eager'][0]:.2f} s, then "
+          f"{t['eager'][1] * 1e3:.3f} ms = {t['eager'][1] / t['jitted'][1]:.2f} x the jitted call "
+          f"({t['jitted'][1] * 1e3:.3f} ms)")
     if not pr:
         print("no benchmarks/results/peers_*.json: run benchmarks/peers_timing.py in the peer envs for ratios")
     if args.out:

@@ -50,16 +50,24 @@ def timeit(build, run, repeats):
     run(obj)
     first = time.perf_counter() - t0
     run(obj)  # warm-up
-    ts = []
+    ts, cs = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run(obj)
         ts.append(time.perf_counter() - t0)
+        cs.append(time.process_time() - c0)
+    # cpu_*: the process's CPU time (all its threads): robust to other processes' load
     return {"first_call_s": first, "median_s": statistics.median(ts), "min_s": min(ts),
-            "repeats": repeats}
+            "cpu_median_s": statistics.median(cs), "repeats": repeats}
+
+
+ONLY = None
 
 
 def bench(results, key, build, run, repeats, note=""):
+    fw = key.rsplit("/", 1)[1].split("_")[0]
+    if ONLY is not None and fw not in ONLY:
+        return
     print(f"{key} ...", flush=True)
     try:
         r = timeit(build, run, repeats)
@@ -185,7 +193,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / f"peers_{socket.gethostname()}.json"))
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--only", nargs="*", default=None,
+                    help="time only these frameworks (norse, sinabs, rockpool, spyx); default: all importable")
     args = ap.parse_args()
+    global ONLY
+    ONLY = set(args.only) if args.only else None
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.exists() else {}
     xb, xc = inputs()

@@ -36,7 +36,8 @@ def deviation(graph, platform, inputs, *, dt, spike_area=1.0, reset=None, t0=0.0
       (``nirjax.get_platform(name, preset=..., **options)``), a list of them, or ``"all"``.
     - ``inputs``: dense ``(steps, *shape)`` arrays (one per input, or one array).
     - ``dt``, ``spike_area``, ``reset``: as in :func:`nirjax.simulate`, for the ideal model
-      (``reset`` is not forced on the platform: its own reset is part of what is measured).
+      (``reset`` is not forced on the platform: its own reset is part of what is measured; to set a
+      platform's ``reset`` axis, pass ``nirjax.get_platform(name, reset=...)``).
     - ``input_as``: ``"dense"`` (the ideal model reads the samples as a zero-order-hold
       signal) or ``"spikes"`` (a raster of event counts: the ideal model receives Dirac
       impulses of area ``spike_area`` at the step starts).
@@ -159,9 +160,10 @@ def _one(p, ctx):
             f = {"unit": 1.0, "area": spike_area / dt, "per_dt": 1.0 / dt}[plat.spike_value]
             x = {k: v * f for k, v in inputs.items()}
         prog = _platforms.program(net, plat, dt=dt, spike_area=spike_area,
-                                  initial_state=prog_init if prog_init is not None else init)
-        # unfolded: the attribution runs differ in coefficient values, and share one compilation
-        sol = run(prog, x, t0=t0, record=("spikes", "v"), fold=False)
+                                  initial_state=prog_init if prog_init is not None else init, jit=False)
+        # one-off runs: built op by op, unfolded (the attribution variants differ in coefficient values
+        # and share one compilation), not unrolled (compiles faster; results do not depend on it)
+        sol = run(prog, x, t0=t0, record=("spikes", "v"), fold=False, unroll=1)
         return sol.spikes, sol.states
 
     spikes, states = simulate_platform(p)  # refusals raise before the ideal run

@@ -11,12 +11,14 @@
 
 from __future__ import annotations
 
+import weakref
+
 import jax
 
 from .semantics import platforms as _platforms
 from .semantics.network import Network
 from .semantics.platforms import Platform, Program
-from .solvers.stepped import RECORDABLE, run, run_options
+from .solvers.stepped import run, run_options
 
 from ._errors import UnsupportedError
 
@@ -64,7 +66,7 @@ def compile_platform(graph, platform, *, dt, spike_area=1.0, reset=None, initial
     return _platforms.program(net, p, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state)
 
 
-def run_platform(program: Program, inputs, *, t0=0.0, record=RECORDABLE, dtype=None, unroll=None):
+def run_platform(program: Program, inputs, *, t0=0.0, record=None, dtype=None, unroll=None):
     """Run a compiled :class:`Program` on dense inputs (``{name: (steps, *shape)}``, or one array
     for a one-input graph); returns a :class:`Solution` (``final_state`` included)."""
     if not isinstance(inputs, dict):
@@ -85,12 +87,38 @@ def simulate_platform(net, dense, diracs, *, platform, dt, t0, n_steps, spike_ar
             "per step (a Spikes train has no step)."
         )
     run_opts = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
-    prog = compile_platform(net, platform, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state,
-                            **options)
+    p = get_platform(platform, **options)
+    key = _cache_key(net, p, dt, spike_area, reset, initial_state)
+    hit = _PROGRAMS.get(key) if key is not None else None
+    if hit is not None and hit[0]() is net:
+        prog = hit[1]
+    else:
+        prog = _platforms.program(net, p, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state)
+        if key is not None:
+            if len(_PROGRAMS) > 64:
+                _PROGRAMS.clear()
+            _PROGRAMS[key] = (weakref.ref(net, lambda _, k=key: _PROGRAMS.pop(k, None)), prog)
     return run(prog, dense, t0=t0, **run_opts)
 
 
-def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=RECORDABLE, dtype=None,
+_PROGRAMS = {}
+"""Programs compiled by eager ``simulate(platform=...)`` calls, per graph object (while it lives),
+platform value and options: a graph is an immutable value, so a second call with the same graph
+object reuses its program (no rebuild, no refold). Traced graphs are never cached."""
+
+
+def _cache_key(net, p, dt, spike_area, reset, initial_state):
+    if not (initial_state is None or isinstance(initial_state, str)) or not isinstance(spike_area, (int, float)):
+        return None
+    if any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(net)):
+        return None
+    try:
+        return (id(net), p, float(dt), float(spike_area), reset, initial_state)
+    except TypeError:  # an unhashable option value
+        return None
+
+
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=None, dtype=None,
             unroll=None, **options):
     """A compiled batch runner: ``run = stepper(graph, platform, dt=...)``; ``sol = run(x)`` with
     ``x`` of shape ``(batch, steps, *shape)`` (or a dict of them) gives the batched

@@ -14,7 +14,6 @@ Executor-side transformations (none changes a result):
   become Python floats, i.e. constants of the compiled step; the rules' coefficient algebra
   then drops terms with a constant zero coefficient and multiplications by a constant one.
   Traced coefficients (``jax.grad``, a jitted function of the graph) stay arrays;
-* **hoisting**: dense maps fed only by external inputs run for all steps at once;
 * **layout**: 2-d spatial values are held channels-last inside the loop
   (:mod:`solvers._channels_last`); recordings and the final state come back in NIR's layout;
 * **unrolling** (:func:`auto_unroll`): several steps per loop iteration.
@@ -24,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 
 import equinox as eqx
 import jax
@@ -41,7 +41,7 @@ from ._solution import Solution
 RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
 
 
-def run(program: Program, inputs: dict, *, t0=0.0, record=RECORDABLE, dtype=None, unroll=None,
+def run(program: Program, inputs: dict, *, t0=0.0, record=None, dtype=None, unroll=None,
         fold: bool = True) -> Solution:
     """Run ``program`` on dense ``inputs`` ``{name: (steps, *shape)}`` (one sample; ``jax.vmap``
     this function, or the caller, for a batch).
@@ -53,30 +53,89 @@ def run(program: Program, inputs: dict, *, t0=0.0, record=RECORDABLE, dtype=None
     ``stats["outputs"][name]`` the value reaching each Output node per step, and ``final_state``
     (pass it as ``initial_state`` of the next chunk to continue the run bit for bit).
 
-    - ``record``: which of ``RECORDABLE`` to keep per step (fewer records, less memory).
+    - ``record``: what to keep per step (fewer records, less memory): None (everything), kinds of
+      ``RECORDABLE`` or ``"states"``, or ``{node: kinds}`` (:func:`normalize_record`).
     - ``dtype``: the floating type of the run (default: JAX's default float).
     - ``unroll``: steps per loop iteration (None: :func:`auto_unroll`); the same operations in
       the same order, so results are identical, only the schedule changes.
     - ``fold``: compile concrete uniform coefficients in as constants (see the module docstring).
     """
     record, dtype, unroll = run_options(program, record=record, dtype=dtype, unroll=unroll)
+    return _run_jit(_prepared(program, fold), inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+
+
+_PREPARED = {}
+
+
+def _prepared(program, fold):
+    """``program`` folded (where ``fold``) and without its platform label (a label, not part of what
+    runs: kept out of the compilation key). Remembered per program object while it lives, so that
+    running one Program many times eagerly folds it once."""
+    key = (id(program), fold)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0]() is program:
+        return hit[1]
     prog = fold_constants(program) if fold else program
-    # the platform value is a label of the program, not part of what runs: keep it out of the cache key
     prog = dataclasses.replace(prog, platform=None)
-    return _run_jit(prog, inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+    if not any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(program)):
+        if len(_PREPARED) > 256:
+            _PREPARED.clear()
+        _PREPARED[key] = (weakref.ref(program, lambda _, k=key: _PREPARED.pop(k, None)), prog)
+    return prog
 
 
-def run_options(program, *, record=RECORDABLE, dtype=None, unroll=None):
+def run_options(program, *, record=None, dtype=None, unroll=None):
     """The run options of :func:`run`, checked and normalised: ``(record, dtype, unroll)``."""
-    record = tuple(record)
-    bad = set(record) - set(RECORDABLE)
-    if bad:
-        raise ValueError(f"record may contain {list(RECORDABLE)}, got {sorted(bad)}.")
+    record = normalize_record(record, program)
     dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
     unroll = auto_unroll(program) if unroll is None else unroll
     if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
         raise ValueError(f"unroll must be a positive number of steps (or None), got {unroll!r}.")
     return record, dtype, unroll
+
+
+def normalize_record(record, program):
+    """``record`` -> a tuple of ``(kind, nodes or None)``: what to keep per step.
+
+    ``record``: None (everything), a kind or a list of kinds, or ``{node: kind(s)}``. Kinds:
+    ``RECORDABLE`` (``"spikes"``, ``"v"``, ``"i_syn"``, ``"v_native"``, ``"i_native"``, ``"outputs"``)
+    and ``"states"`` (all four states)."""
+    def expand(kinds):
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+        out = set()
+        for k in kinds:
+            if k == "states":
+                out.update(("v", "i_syn", "v_native", "i_native"))
+            elif k == "spike_times":
+                raise ValueError("record: a time-stepped platform model has no exact spike times; record 'spikes' "
+                                 "(counts per step).")
+            elif k in RECORDABLE:
+                out.add(k)
+            else:
+                raise ValueError(f"record: unknown kind {k!r}; kinds are {list(RECORDABLE) + ['states']}.")
+        return out
+
+    if record is None:
+        return tuple((k, None) for k in RECORDABLE)
+    if isinstance(record, dict):
+        known = set(program.neurons) | set(program.thresholds) | set(program.wiring.outputs)
+        per = {}
+        for node, kinds in record.items():
+            if node not in known:
+                raise ValueError(f"record: no node {node!r} with records; nodes: {sorted(known)}.")
+            for k in expand(kinds):
+                per.setdefault(k, set()).add(node)
+        return tuple((k, tuple(sorted(per[k]))) for k in RECORDABLE if k in per)
+    kinds = expand(record)
+    return tuple((k, None) for k in RECORDABLE if k in kinds)
+
+
+def _wants(record, kind, node=None):
+    """Whether ``record`` keeps ``kind`` (of ``node``, or of any node when None)."""
+    for k, nodes in record:
+        if k == kind and (node is None or nodes is None or node in nodes):
+            return True
+    return False
 
 
 def auto_unroll(program: Program) -> int:
@@ -151,6 +210,37 @@ def _run_jit(prog, inputs, t0, record, dtype, unroll):
     )
 
 
+def rec_plan(record, neurons, spiking, thr, currents, outputs):
+    """Which nodes' values one step records, by record key (native states only: NIR states are
+    derived after the scan)."""
+    plan = {
+        "spikes": [n for n in (*spiking, *thr) if _wants(record, "spikes", n)],
+        "v_native": [n for n in neurons if _wants(record, "v", n) or _wants(record, "v_native", n)],
+        "i_native": [n for n in neurons if n in currents and (_wants(record, "i_syn", n) or _wants(record, "i_native", n))],
+        "outputs": [n for n in outputs if _wants(record, "outputs", n)],
+    }
+    return {k: v for k, v in plan.items() if v}
+
+
+def _per_step(c, a):
+    """``c * a`` for a coefficient ``c`` of one step's shape and a record ``a`` (steps, *shape)."""
+    return mul(c, a) if isinstance(c, float) else c[None] * a
+
+
+def _unpack(packed, shapes, plan):
+    """Split the packed per-step records ``(steps, total)`` (packed in ``plan`` order) back into
+    ``{key: {node: (steps, *shape)}}``."""
+    out, i = {}, 0
+    for k, ns in plan:
+        out[k] = {}
+        for n in ns:
+            shape = shapes[k][n]
+            size = math.prod(shape)
+            out[k][n] = jnp.reshape(packed[:, i:i + size], (packed.shape[0], *shape))
+            i += size
+    return out
+
+
 def _apply_map(m, x):
     """A map on one step's value in NIR's layout (2-d convolutions and pools over channels-last
     values go through :mod:`solvers._channels_last` instead)."""
@@ -218,31 +308,16 @@ def _scan(prog, dense, record, unroll):
     elem0 = {"dly": {d: prog.init["delay"][d].astype(dtype) for d, (_, K) in delays.items() if K > 0},
              "thr": {n: prog.init["threshold"][n].astype(dtype) for n in thr}}
 
-    # dense maps fed only by external inputs are evaluated for all steps at once (one matmul);
-    # convolutions stay in the loop (all-steps feature maps cost more memory traffic than they save)
-    hoisted = []
-    for n in w.order:
-        if n in maps and n not in carried and not isinstance(maps[n], Conv) and preds.get(n) and all(
-            (p in w.inputs or p in hoisted) and (p, n) not in delayed and p not in carried for p in preds[n]
-        ):
-            hoisted.append(n)
-    if hoisted:
-        pre = dict(dense)
-        for n in hoisted:
-            def f(vals_t, n=n):
-                total = None
-                for p in preds[n]:
-                    v = jnp.reshape(vals_t[p], in_shape(n))
-                    total = v if total is None else total + v
-                return _apply_map(maps[n], total)
-
-            pre[n] = jax.vmap(f)({p: pre[p] for p in preds[n]})
-        xs = {**dense, **{n: pre[n] for n in hoisted}}
-    else:
-        xs = dense
-    hoisted_set = set(hoisted)
+    # No map is hoisted out of the loop (evaluated for all steps at once): under jax.vmap the hoisted
+    # values come out batch-major and the scan needs them time-major, and that transpose of a (batch,
+    # steps, features) array cost more than the per-step products it saved (braille, batch 140: 8.8 vs
+    # 4.7 ms CPU time; one sample: no difference; benchmarks/bench_platforms.py).
+    xs = dense
     # the convolution kernels laid out once, outside the loop
     conv_w = {n: _cl.kernel(m, dtype) for n, m in maps.items() if n in hwc and _cl.is_conv2d(m)}
+
+    def held_shape(n):
+        return _cl.hwc_shape(out_shape(n)) if n in hwc else tuple(out_shape(n))
 
     def spike_gain(n):
         g = neurons[n].get("spike_out")
@@ -286,7 +361,7 @@ def _scan(prog, dense, record, unroll):
 
         counts = {}
         for n in w.order:
-            if n in w.inputs or n in hoisted_set:
+            if n in w.inputs:
                 vals[n] = ext[n]
             elif n in maps:
                 m = maps[n]
@@ -319,31 +394,39 @@ def _scan(prog, dense, record, unroll):
             elif n in w.outputs:
                 vals[n] = summed(n)
         new_prev = {p: vals[p] for p in carried}
-        rec = {}
-        if "spikes" in record:
-            rec["spikes"] = {n: counts[n] for n in (*spiking, *thr)}
-        if "v" in record:
-            rec["v"] = {n: mul(neurons[n]["v_unit"], states[n]["v"]) for n in neurons}
-        if "i_syn" in record:
-            rec["i_syn"] = {n: mul(neurons[n]["i_unit"], states[n]["i_syn"]) for n in synapse_vars}
-        if "v_native" in record:
-            rec["v_native"] = {n: states[n]["v"] for n in neurons}
-        if "i_native" in record:
-            rec["i_native"] = {n: states[n]["i_syn"] for n in has_current}
-        if "outputs" in record:
-            rec["outputs"] = {n: vals[n] for n in w.outputs}
-        return (states, new_prev, new_elem), rec
+        # per step only what cannot be derived afterwards: spike counts, native states, outputs,
+        # packed into ONE vector (one write per step instead of one per record)
+        value = {"spikes": lambda n: counts[n], "v_native": lambda n: states[n]["v"],
+                 "i_native": lambda n: states[n]["i_syn"], "outputs": lambda n: vals[n]}
+        leaves = [value[k](n) for k, ns in plan.items() for n in ns]
+        packed = jnp.concatenate([jnp.ravel(a) for a in leaves]) if leaves else jnp.zeros((0,), dtype)
+        return (states, new_prev, new_elem), packed
 
-    (states_f, prev_f, elem_f), recs = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=unroll)
+    plan = rec_plan(record, neurons, spiking, thr, has_current | synapse_vars, w.outputs)
+    (states_f, prev_f, elem_f), packed = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=unroll)
+    recs = _unpack(packed, {k: {n: held_shape(n) for n in ns} for k, ns in plan.items()}, list(plan.items()))
 
+    coeffs = {n: p.coeffs for n, p in prog.neurons.items()}
     spikes = {n: nir(n, a, 1) for n, a in recs.get("spikes", {}).items()}
     states = {}
     for n in neurons:
-        states[n] = {var: nir(n, recs[var][n], 1) for var in ("v", "i_syn", "v_native", "i_native")
-                     if var in recs and n in recs[var]}
+        st = {}
+        if n in recs.get("v_native", {}):
+            vn = nir(n, recs["v_native"][n], 1)
+            if _wants(record, "v", n):
+                st["v"] = _per_step(coeffs[n]["v_unit"], vn)
+            if _wants(record, "v_native", n):
+                st["v_native"] = vn
+        if n in recs.get("i_native", {}):
+            i_n = nir(n, recs["i_native"][n], 1)
+            if _wants(record, "i_syn", n) and n in synapse_vars:
+                st["i_syn"] = _per_step(coeffs[n]["i_unit"], i_n)
+            if _wants(record, "i_native", n) and n in has_current:
+                st["i_native"] = i_n
+        if st:
+            states[n] = st
     outputs = recs.get("outputs", {})
     # the final state in NIR layout (module docstring of semantics.platforms._program)
-    coeffs = {n: p.coeffs for n, p in prog.neurons.items()}
     final = {}
     for n in neurons:
         s = {k: nir(n, a) for k, a in states_f[n].items()}
@@ -357,5 +440,5 @@ def _scan(prog, dense, record, unroll):
     for d in elem_f["dly"]:
         final.setdefault(d, {})["buffer"] = elem_f["dly"][d]
     for t in elem_f["thr"]:
-        final.setdefault(t, {})["last_input"] = elem_f["thr"][t]
+        final.setdefault(t, {})["x_prev"] = elem_f["thr"][t]
     return spikes, states, outputs, final

@@ -35,9 +35,9 @@ def recorded_cases(fw):
 
 
 def refused_cases(fw):
-    """Cases the framework itself cannot run (it raised, or silently ran something else): the
-    model must refuse them."""
-    return sorted(c for c, v in manifest(fw)["cases"].items() if v.get("outcome") in ("error", "silent"))
+    """Cases the framework itself cannot run (it raised, silently ran something else, or never
+    returned): the model must refuse them."""
+    return sorted(c for c, v in manifest(fw)["cases"].items() if v.get("outcome") in ("error", "silent", "hang"))
 
 
 def compared_steps(fw, case):

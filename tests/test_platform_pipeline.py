@@ -225,12 +225,14 @@ def test_surrogate_gradient_with_traced_graph(name):
     assert float(value) == float(total(g))  # jit gives the eager value
 
 
-def test_surrogate_gradient_speck_conv_if():
+@pytest.mark.parametrize("name", ["speck", "sinabs"])
+def test_surrogate_gradient_conv_if(name):
+    """The platforms that cannot run the braille graph (no CubaLIF) on an integer conv + IF graph."""
     g = nirjax.load(GRAPHS / "conv_if_a.nir", warn=False)
     x = (np.random.default_rng(3).random((2, 30, 2, 8, 8)) < 0.3).astype(float)
 
     def total(g):
-        c = jax.vmap(lambda xx: nirjax.simulate(g, xx, dt=1e-3, platform="speck").spike_counts["if2"])(x)
+        c = jax.vmap(lambda xx: nirjax.simulate(g, xx, dt=1e-3, platform=name).spike_counts["if2"])(x)
         return jnp.sum(c)
 
     grads = eqx.filter_jit(eqx.filter_grad(total))(g)
@@ -304,7 +306,7 @@ def test_chunked_run_equals_one_run_with_delay(name):
     # cut where spikes are in flight in the Delay (the one run's lif1 spiked within the last 5 steps)
     k = next(k for k in range(40, 80) if np.asarray(one.spikes["lif1"][k - 3:k]).sum() > 0)
     a = nirjax.simulate(g, x[:k], dt=1e-4, platform=name, spike_area=1e-4)
-    assert a.final_state["dly"]["buffer"].shape == (5, 2) and "last_input" in a.final_state["thr"]
+    assert a.final_state["dly"]["buffer"].shape == (5, 2) and "x_prev" in a.final_state["thr"]
     assert np.asarray(a.final_state["dly"]["buffer"]).any()
     b = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state)
     assert float(np.sum(one.spikes["lif2"])) > 3
@@ -384,3 +386,21 @@ def test_options_that_do_not_apply_raise_and_platform_values_are_accepted_everyw
     rep = nirjax.deviation(g, "norse", x, dt=1e-4, spike_area=1e-4, max_spikes=40, max_events=512,
                            attribution=False, trace_neurons=0)
     assert rep.nodes["lif2"].count_ideal >= 0
+
+
+def test_record_options():
+    """What a platform run keeps per step: everything by default; kinds, "states", or per node."""
+    g = _braille()
+    x = (np.random.default_rng(7).random((20, 12)) < 0.3).astype(float)
+    full = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    assert set(full.states["lif2"]) == {"v", "i_syn", "v_native", "i_native"}
+    only = nirjax.simulate(g, x, dt=1e-4, platform="norse", record="spikes")
+    assert only.states == {} and set(only.spikes) == {"lif1.lif", "lif2"} and only.stats["outputs"] == {}
+    one = nirjax.simulate(g, x, dt=1e-4, platform="norse", record={"lif2": "v", "output": "outputs"})
+    assert set(one.states) == {"lif2"} and set(one.states["lif2"]) == {"v"} and one.spikes == {}
+    np.testing.assert_array_equal(np.asarray(one.states["lif2"]["v"]), np.asarray(full.states["lif2"]["v"]))
+    np.testing.assert_array_equal(np.asarray(one.stats["outputs"]["output"]), np.asarray(full.stats["outputs"]["output"]))
+    with pytest.raises(ValueError, match="no exact spike times"):
+        nirjax.simulate(g, x, dt=1e-4, platform="norse", record="spike_times")
+    with pytest.raises(ValueError, match="no node 'lif9'"):
+        nirjax.simulate(g, x, dt=1e-4, platform="norse", record={"lif9": "v"})

@@ -20,7 +20,8 @@ State pytrees (``initial_state=`` of :func:`program`, ``Solution.final_state`` o
 * ``prev_output``: the last step's output of a node whose output some edge reads one step late
   (back edges, latency axes);
 * Delay nodes: ``buffer`` ``(K, *shape)``, the last K inputs, newest first;
-* Threshold nodes: ``last_input``, the last step's input (a crossing is judged against it).
+* Threshold nodes: ``x_prev``, the last step's input (a crossing is judged against it; the ideal
+  model's key too).
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..errors import PlatformError
-from ..events import Delay
-from ..maps import Map
 from ._base import Check, Platform
 
 NEURON_KEYS = ("v", "i_syn", "v_native", "i_native", "spikes_prev", "prev_output")
@@ -116,12 +115,12 @@ class Program(eqx.Module):
             if self.wiring.delay_length(d) > 0:
                 out[d] = out.get(d, ()) + ("buffer",)
         for t, _ in self.wiring.thresholds:
-            out[t] = out.get(t, ()) + ("last_input",)
+            out[t] = out.get(t, ()) + ("x_prev",)
         return out
 
 
 # -- the builder ----------------------------------------------------------------------------------
-def program(net, platform, *, dt, spike_area=1.0, reset=None, initial_state=None) -> Program:
+def program(net, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, jit=True) -> Program:
     """Compile the loaded graph ``net`` for ``platform`` (a :class:`Platform` value).
 
     - ``dt``: the step (seconds; a Python float).
@@ -134,8 +133,9 @@ def program(net, platform, *, dt, spike_area=1.0, reset=None, initial_state=None
     Raises :class:`PlatformError` naming node and rule for what the platform cannot run. Checks
     that need parameter values raise here where the values are concrete; where they are traced
     (the graph is an argument of ``jax.jit``/``jax.grad``) they become ``eqx.error_if`` on the
-    program's arrays. Built as one jitted function under ``jax.ensure_compile_time_eval()``: an
-    eager call costs one dispatch, and parameters closed over by a ``jax.vmap``/``jax.jit``-traced
+    program's arrays. Built as one jitted function (``jit=True``; ``False``: op by op, cheaper for a
+    one-off build such as deviation's attribution variants) under ``jax.ensure_compile_time_eval()``:
+    an eager call costs one dispatch, and parameters closed over by a ``jax.vmap``/``jax.jit``-traced
     caller stay concrete (so the executor can fold them).
     """
     if not isinstance(platform, Platform):
@@ -155,12 +155,11 @@ def program(net, platform, *, dt, spike_area=1.0, reset=None, initial_state=None
     )
     base, user = _split_initial_state(initial_state, platform)
     with jax.ensure_compile_time_eval():
-        prog, checks = _build(net, platform, dt, spike_area, reset_rule, wiring, base, user)
+        prog, checks = (_build if jit else _build_impl)(net, platform, dt, spike_area, reset_rule, wiring, base, user)
     return _apply_checks(prog, checks)
 
 
-@eqx.filter_jit
-def _build(net, platform, dt, spike_area, reset_rule, wiring, base, user):
+def _build_impl(net, platform, dt, spike_area, reset_rule, wiring, base, user):
     mapping = platform.mapping(net, dt)
     checks = list(platform.value_checks(net, dt))
     neurons = {}
@@ -180,6 +179,9 @@ def _build(net, platform, dt, spike_area, reset_rule, wiring, base, user):
                    spike_value=jnp.asarray(sv, dtype=jnp.result_type(float)), init=init, wiring=wiring,
                    platform=platform, dt=dt)
     return prog, tuple(checks) + tuple(state_checks)
+
+
+_build = eqx.filter_jit(_build_impl)
 
 
 def _apply_checks(prog, checks):
@@ -228,7 +230,7 @@ def _expected_keys(net, wiring):
         if int(np.max(np.asarray(steps), initial=0)) > 0:
             keys[d] = keys.get(d, ()) + ("buffer",)
     for t, _ in wiring.thresholds:
-        keys[t] = keys.get(t, ()) + ("last_input",)
+        keys[t] = keys.get(t, ()) + ("x_prev",)
     return keys
 
 
@@ -292,7 +294,7 @@ def _initial_state(net, platform, neurons, maps, thresholds, wiring, base, user)
             a = get(d, "buffer", (k, *shape))
             init["delay"][d] = jnp.zeros((k, *shape), dtype) if a is None else a
     for t, shape in wiring.thresholds:
-        a = get(t, "last_input", shape)
+        a = get(t, "x_prev", shape)
         init["threshold"][t] = jnp.zeros(shape, dtype) if a is None else a
     return init, checks
 
@@ -328,4 +330,4 @@ def _nested_tuple(x):
     return tuple(_nested_tuple(e) for e in x) if isinstance(x, list) else x
 
 
-__all__ = ["Program", "NeuronProgram", "Wiring", "program", "Map", "Delay"]
+__all__ = ["Program", "NeuronProgram", "Wiring", "program"]

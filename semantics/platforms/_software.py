@@ -133,6 +133,14 @@ class SnnTorch(Platform):
                 "collide, and the import fails (RuntimeError: The size of tensor a must match the size of tensor b). "
                 "Rename one of them."
             )
+        clash = _block_prefix_clash(net)
+        if clash:
+            raise PlatformError(
+                f"snnTorch import_from_nir names each recurrent block after its neuron's prefix before the first '.': "
+                f"{clash[0]!r} and {clash[1]!r} both become {clash[0].split('.')[0]!r}, the second block replaces the "
+                "first, and running the model fails (RuntimeError: mat1 and mat2 shapes cannot be multiplied). Give "
+                "the recurrent layers distinct prefixes."
+            )
         if self.nirtorch_fx_import and _snntorch_crashes(net):
             raise PlatformError(
                 "snnTorch 1.0.0 import_from_nir cannot import this graph: AttributeError: 'GraphModule' object has no "
@@ -394,7 +402,7 @@ class Spyx(Platform):
     }
     PRESETS: ClassVar[dict] = {
         "1.0.0": {},
-        "0.1": {"version": "0.1.x", "input_scale": "gain_only", "ignores": frozenset({"r", "v_leak", "v_reset"})},
+        "0.1": {"version": "0.1", "input_scale": "gain_only", "ignores": frozenset({"r", "v_leak", "v_reset"})},
         "paper": {"version": "0.1.x (as the NIR paper ran it)", "input_scale": "gain_only",
                   "ignores": frozenset({"r", "v_leak", "v_reset"})},
     }
@@ -426,6 +434,14 @@ class Spyx(Platform):
 
     def check(self, net):
         super().check(net)
+        clash = _block_prefix_clash(net)
+        if clash:
+            raise PlatformError(
+                f"Spyx 1.0.0 from_nir merges each recurrent block into one node named after its neuron's prefix "
+                f"before the first '.': {clash[0]!r} and {clash[1]!r} both become {clash[0].split('.')[0]!r}, and its "
+                "edge walk then loops forever (recorded: from_nir never returns) or skips layers. Give the recurrent "
+                "layers distinct prefixes."
+            )
         if "input" not in net.inputs:
             raise PlatformError(
                 f"Spyx 1.0.0 from_nir walks the edge list from the node literally named 'input' (spyx/nir.py "
@@ -600,6 +616,19 @@ def _refuse_name_collision(platform, net):
             f"{clash[0]!r} and {clash[1]!r} collide and the import fails (RuntimeError: The size of tensor a must "
             "match the size of tensor b). Rename one of them."
         )
+
+
+def _block_prefix_clash(net):
+    """Two recurrent blocks (neuron <-> Affine/Linear pairs) whose neurons share the name prefix before
+    the first '.', which snnTorch's and Spyx's ``_replace_rnn_subgraph_with_nirgraph`` use as the block's
+    name (tests/parity/verify_rules.py ``rnn_rewire``), or None."""
+    seen = {}
+    for n in sorted(recurrent_layers(net)):
+        k = n.split(".")[0]
+        if k in seen:
+            return seen[k], n
+        seen[k] = n
+    return None
 
 
 def _snntorch_crashes(net):

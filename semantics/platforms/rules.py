@@ -223,9 +223,6 @@ class NeuronRule:
     def ge(self) -> bool:
         return self.threshold_test == ">="
 
-    def init_state(self, v, i_syn, s):
-        return {"v": v, "i_syn": i_syn, "s": s}
-
     # -- float kernel -----------------------------------------------------------------------
     def fire(self, c, state):
         """Fire-first rules: spikes from the previous step's ``v``; reset now
