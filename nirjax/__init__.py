@@ -47,7 +47,10 @@ __all__ = [
     "platforms", "get_platform", "compile_platform", "run_platform", "stepper", "deviation", "DeviationReport", "DeviationReports",
     # bundled data (the NIR paper's LIF graph, input and recordings)
     "data",
+    # training helpers (data sets, encoders, readouts, losses, constraints)
+    "training",
     # errors and warnings
     "GraphError", "NIRFileError", "UnknownNodeError", "DanglingEdgeError", "ShapeMismatchError", "ParameterError",
     "AlgebraicLoopError", "MissingPortError", "UnsupportedError", "PlatformError", "SpikeAreaHint",
 ]
+from . import training as training

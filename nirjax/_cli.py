@@ -59,8 +59,10 @@ def _parser():
                                     "discretization axes, version quirks and source.")
     pp.add_argument("name", metavar="NAME", nargs="?", default=None,
                     help="a platform name (see `nirjax platforms`); omit to list them all")
+    pp.add_argument("--preset", default=None, metavar="NAME", help="a named configuration of the platform: 'paper' (as the NIR paper ran it) or a release it "
+                         "models (e.g. snntorch 0.9.4, spyx 0.1); `nirjax platforms` lists them")
     pp.add_argument("--option", "-o", metavar="KEY=VALUE", action="append", default=[],
-                    help="a platform option (an axis value, a quirk switch, version=...), repeatable")
+                    help="a platform option (an axis value, a quirk switch), repeatable")
 
     sp = sub.add_parser("simulate", help="run GRAPH on an input array (ideal model, or --platform) and save the "
                                          "Solution to an .npz file",
@@ -72,9 +74,11 @@ def _parser():
     _graph_input_args(sp)
     sp.add_argument("--platform", "-p", default=None, metavar="P",
                     help="a platform model name (see `nirjax platforms`); omit for the ideal model")
+    sp.add_argument("--preset", default=None, metavar="NAME", help="a named configuration of the platform: 'paper' (as the NIR paper ran it) or a release it "
+                         "models (e.g. snntorch 0.9.4, spyx 0.1); `nirjax platforms` lists them")
     sp.add_argument("--option", "-o", metavar="KEY=VALUE", action="append", default=[],
-                    help="a platform option (an axis value, a quirk switch, version=...), repeatable; "
-                         "values are Python literals, or strings")
+                    help="a platform option (an axis value, a quirk switch), repeatable; values are Python "
+                         "literals, or strings")
     sp.add_argument("--t1", type=float, default=None,
                     help="end time in seconds (default: t0 + rows of the input x dt)")
     sp.add_argument("--method", choices=["exact", "rk"], default=None,
@@ -95,6 +99,8 @@ def _parser():
     _graph_input_args(dp)
     dp.add_argument("--platform", "-p", action="append", required=True, metavar="P",
                     help="a platform model name, or 'all' for every platform (repeat for several)")
+    dp.add_argument("--preset", default=None, metavar="NAME", help="a named configuration of the platform: 'paper' (as the NIR paper ran it) or a release it "
+                         "models (e.g. snntorch 0.9.4, spyx 0.1); `nirjax platforms` lists them" + "; applies to a single --platform")
     dp.add_argument("--option", "-o", metavar="KEY=VALUE", action="append", default=[],
                     help="a platform option applied to the (single) platform, repeatable")
     dp.add_argument("--input-as", choices=["dense", "spikes"], default="dense",
@@ -109,13 +115,20 @@ def _parser():
                     help="how many most divergent neurons per node the figure shows (default 3)")
     dp.add_argument("--out", required=True, metavar="DIR", help="the folder to write the report files into")
 
-    rp = sub.add_parser("reproduce", help="regenerate a NIR paper experiment (lif)",
+    rp = sub.add_parser("reproduce", help="regenerate a NIR paper experiment (lif) or the Yin-Yang benchmark (yinyang)",
                         description="Regenerate a NIR paper experiment from the data bundled with nirjax. "
                                     "'lif': the paper's LIF neuron on every platform model vs the recorded traces; "
-                                    "writes OUT/results.json, OUT/table.txt and OUT/lif_comparison.png.")
-    rp.add_argument("which", choices=["lif"], help="which experiment: 'lif' (one LIF neuron on every platform)")
+                                    "writes OUT/results.json, OUT/table.txt and OUT/lif_comparison.png. "
+                                    "'yinyang': train a 5-120-3 CubaLIF network on Yin-Yang on the ideal model with "
+                                    "exact gradients (float32), evaluate and fine-tune it on every platform model; "
+                                    "writes OUT/model.nir, OUT/results.json, OUT/table.txt, figures, "
+                                    "OUT/model_<platform>.nir and OUT/test_inputs.npz.")
+    rp.add_argument("which", choices=["lif", "yinyang"],
+                    help="which experiment: 'lif' (one LIF neuron on every platform) or 'yinyang' (training)")
     rp.add_argument("--out", default="reproduce_out", metavar="DIR",
                     help="the folder to write results into (default ./reproduce_out)")
+    rp.add_argument("--epochs", type=int, default=None, metavar="N",
+                    help="yinyang: training epochs (default: the reproduction's own setting)")
     ap = sub.add_parser("data", help="list the bundled data files, or print the path of one",
                         description="The data bundled with nirjax (the NIR paper's LIF graph lif_norse.nir, its "
                                     "pulse input lif_input.csv and the recorded traces lif_*.csv.gz; see "
@@ -161,7 +174,7 @@ def _options(pairs, platform):
         if base is None and platform is not None:
             base = nirjax.get_platform(platform)
         current = getattr(base, k, None) if base is not None else None
-        if isinstance(current, str):
+        if isinstance(current, str) or k in ("preset", "version"):
             out[k] = v
             continue
         try:
@@ -317,14 +330,29 @@ def _cmd_platforms(args):
     import nirjax
 
     if args.name is None:
-        print("platform models (nirjax.get_platform(NAME, **options)):")
+        print("platform models (nirjax.get_platform(NAME, preset=..., **options)):")
+        w = max(len(n) for n in nirjax.platforms())
         for n in nirjax.platforms():
             p = nirjax.get_platform(n)
-            print(f"  {n:12s} {p.version:10s} {p.source}")
-        print("`nirjax platforms NAME` shows a model's axes and quirks.")
+            print(f"  {n:{w}s}  presets: {', '.join(_presets(p)) or '-':28s} {p.version}")
+        print("`nirjax platforms NAME [--preset P]` shows a model's axes, quirks and source.")
         return 0
-    print(nirjax.get_platform(args.name, **_options(args.option, args.name)).describe())
+    p = nirjax.get_platform(args.name, **_platform_kw(args, args.name))
+    print(p.describe())
+    print(f"  presets: {', '.join(_presets(p)) or '-'}")
     return 0
+
+
+def _presets(p):
+    return list(getattr(type(p), "PRESETS", {}))
+
+
+def _platform_kw(args, platform):
+    """``--preset`` and ``--option``s as keywords of ``nirjax.get_platform``."""
+    kw = _options(args.option, platform)
+    if args.preset is not None:
+        kw["preset"] = args.preset
+    return kw
 
 
 def _cmd_simulate(args):
@@ -339,11 +367,11 @@ def _cmd_simulate(args):
         for flag, v in (("--method", args.method), ("--max-spikes", args.max_spikes)):
             if v is not None:
                 raise ValueError(f"{flag} applies to the ideal model only, not to --platform {args.platform}.")
-        kw.update(platform=args.platform, **_options(args.option, args.platform))
-        what = f"platform model {args.platform!r}"
+        kw.update(platform=args.platform, **_platform_kw(args, args.platform))
+        what = f"platform model {args.platform!r}" + (f" (preset {args.preset!r})" if args.preset else "")
     else:
-        if args.option:
-            raise ValueError("--option applies to platform models: add --platform P.")
+        if args.option or args.preset:
+            raise ValueError("--option and --preset apply to platform models: add --platform P.")
         if args.method is not None:
             kw["method"] = args.method
         if args.max_spikes is not None:
@@ -378,15 +406,15 @@ def _cmd_deviation(args):
         raise ValueError("--platform all runs every platform model: do not combine it with names.")
     else:
         platform = plats[0] if len(plats) == 1 else plats
-    if args.option and (not isinstance(platform, str) or platform == "all"):
-        raise ValueError("--option applies to a single --platform; give one platform name.")
-    opts = _options(args.option, platform) if args.option else None
+    if (args.option or args.preset) and (not isinstance(platform, str) or platform == "all"):
+        raise ValueError("--option and --preset apply to a single --platform; give one platform name.")
+    opts = _platform_kw(args, platform)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
     rep = nirjax.deviation(
         net, platform, inputs, dt=args.dt, t0=args.t0, spike_area=args.spike_area, reset=args.reset,
-        input_as=args.input_as, attribution=not args.no_attribution, tau_vr=args.tau_vr, **(opts or {}),
+        input_as=args.input_as, attribution=not args.no_attribution, tau_vr=args.tau_vr, **opts,
         trace_neurons=args.trace_neurons,
         progress=lambda line: _say(f"{line}  ({time.perf_counter() - t:.1f} s)"))
     text = str(rep)
@@ -413,7 +441,7 @@ def _cmd_reproduce(args):
     from ._reproduce import reproduce
 
     _say(f"reproducing {args.which!r} into {args.out} ...")
-    reproduce(args.which, args.out)
+    reproduce(args.which, args.out, epochs=getattr(args, "epochs", None))
     return 0
 
 
@@ -450,7 +478,11 @@ def main(argv=None):
         print(f"nirjax {args.cmd}: error: {e}", file=sys.stderr)
         return 1
     except Exception as e:
-        if args.traceback or type(e).__name__ not in ("EquinoxRuntimeError", "XlaRuntimeError"):
+        import equinox as eqx
+
+        # a run that failed a value check: nirjax's SimulationError (an EquinoxRuntimeError) or
+        # an eqx.error_if raised inside a jitted run
+        if args.traceback or not (isinstance(e, eqx.EquinoxRuntimeError) or type(e).__name__ == "XlaRuntimeError"):
             raise
         print(f"nirjax {args.cmd}: error: {_runtime_message(e)}", file=sys.stderr)
         return 1

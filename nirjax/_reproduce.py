@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 
-_SCRIPTS = {"lif": ("01_lif", "lif.py")}
+_SCRIPTS = {"lif": ("01_lif", "lif.py"), "yinyang": ("02_yinyang", "yinyang.py")}
 
 
 def _load(which):
@@ -22,8 +22,9 @@ def _load(which):
     return mod
 
 
-def reproduce(which, out):
-    return _load(which).main(out)
+def reproduce(which, out, **options):
+    """Run reproduction ``which``; ``options`` (e.g. ``epochs``) go to its ``main`` when given."""
+    return _load(which).main(out, **{k: v for k, v in options.items() if v is not None})
 
 
 def lif_summary():

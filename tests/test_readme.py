@@ -83,9 +83,18 @@ def test_example_spike_trains(namespace):
 
 def test_example_platforms(namespace):
     ns = namespace
+    nirjax = ns["nirjax"]
     rep = ns["report"]
     assert rep.platform == "loihi2"
-    assert rep.nodes["1"].count_ideal == 4 and rep.nodes["1"].count_platform == 34  # the comment's claim
+    # the comments' claims: the paper's configuration keeps the 4 spikes, each one step late ...
+    assert rep.nodes["1"].count_ideal == 4 and rep.nodes["1"].count_platform == 4
+    steps = np.flatnonzero(np.asarray(ns["sol_l2"].spikes["1"][:, 0]))
+    exact = np.loadtxt(nirjax.data.path("lif_exact.csv.gz"), delimiter=",")
+    np.testing.assert_array_equal(steps, np.flatnonzero(exact[:, 2]) + 1)
+    assert rep.nodes["1"].first_divergence == pytest.approx(np.flatnonzero(exact[:, 2])[0] * 1e-4)
+    # ... and the graph as written (no preset) fires on every one of the 34 pulses
+    plain = nirjax.deviation(ns["g"], "loihi2", {"input": ns["x"]}, dt=1e-4, attribution=False)
+    assert plain.nodes["1"].count_platform == 34
     folder = ns["_folder"]
     for f in ("dev.json", "dev.png", "all.json", "all.png", "trained.nir"):
         assert (folder / f).stat().st_size > 0, f

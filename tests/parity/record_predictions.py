@@ -20,6 +20,13 @@ spikes of the neuron node that feeds the graph's Output:
 Written to DIR/<name>_<framework>.npz (byte-reproducible) and DIR/<name>_<framework>.json
 (versions, options, outcome; a framework that cannot import the graph gets outcome
 "error" with its exception text, as in the parity manifests).
+
+    python tests/parity/record_predictions.py --stage REPRO_DIR --name yinyang
+
+copies a `nirjax reproduce yinyang --out REPRO_DIR` result into tests/golden/predictions/:
+REPRO_DIR/model.nir -> yinyang_model.nir, REPRO_DIR/test_inputs.npz -> yinyang_inputs.npz
+(the spike counts stored as uint8, labels and reported predictions as int16: asserted
+exact; a few tens of KB instead of 4 MB).
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import _strip_paths, rel, save_npz, versions  # noqa: E402
+from common import GOLDEN, _strip_paths, rel, save_npz, versions  # noqa: E402
 
 ENV = {"snntorch": "new", "norse": "new", "spyx": "new", "rockpool": "old", "sinabs": "old"}
 MODULES = {"snntorch": ["snntorch", "nir", "nirtorch", "torch"], "norse": ["norse", "nir", "nirtorch", "torch"],
@@ -59,27 +66,92 @@ def output_node(path) -> str:
     return src[0]
 
 
+def readable_copy(path: Path, tmpdir: Path):
+    """(path to give the framework, note). nir 1.0.4 (the "old" env: Rockpool, Sinabs pin nir<=1.0.4)
+    cannot read the v_reset field nir >= 1.0.6 writes (TypeError: unexpected keyword 'v_reset'). A user
+    of those frameworks has to drop it; done here only where every v_reset is 0, which is exactly
+    nir 1.0.4's implicit reset (to 0), so the copy means the same graph."""
+    import shutil
+    import h5py
+    import nir
+    try:
+        nir.read(str(path))
+        return path, None
+    except TypeError as e:
+        if "v_reset" not in str(e):
+            raise
+    dst = tmpdir / path.name
+    shutil.copyfile(path, dst)
+    dropped = []
+    with h5py.File(dst, "r+") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Group) and "v_reset" in obj:
+                if np.any(np.asarray(obj["v_reset"]) != 0):
+                    raise ValueError(f"{name}: v_reset != 0 cannot be written for nir {nir.__version__}")
+                dropped.append(name)
+        f.visititems(visit)
+        for name in dropped:
+            del f[name]["v_reset"]
+    return dst, (f"nir {nir.__version__} cannot read v_reset: read from a copy without it (all zero: nir "
+                 f"{nir.__version__}'s implicit reset to 0) in {', '.join(n.split('/')[-1] for n in dropped)}")
+
+
 def run_framework(fw: str, path: Path, x: np.ndarray, chunk: int):
+    import tempfile
+    tmp = tempfile.TemporaryDirectory()
+    path, note = readable_copy(Path(path), Path(tmp.name))
     mod = __import__(f"record_{fw}")
     node = output_node(path)
+    run = mod.run_graph
+    if fw == "rockpool" and not mod.has_cycle(__import__("nir").read(str(path))):
+        run = mod.run_graph_sequence  # stepping costs ~10 s of CPU per sample; exact for feed-forward
     B = x.shape[1]
     parts, info = [], None
     for b0 in range(0, B, chunk):
-        arrays, info = mod.run_graph(path, np.ascontiguousarray(x[:, b0:b0 + chunk]))
+        arrays, info = run(path, np.ascontiguousarray(x[:, b0:b0 + chunk]))
         parts.append(np.asarray(arrays[f"spikes/{node}"], dtype=np.float32))
     spikes = np.concatenate(parts, axis=1)
+    tmp.cleanup()
+    if note:
+        info = {**info, "graph_note": note}
     return spikes, info, node
+
+
+def stage(src: Path, name: str, dest: Path = GOLDEN / "predictions") -> None:
+    """Copy a reproduction's model.nir and test_inputs.npz into `dest`, compactly and exactly."""
+    import shutil
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src / "model.nir", dest / f"{name}_model.nir")
+    z = np.load(src / "test_inputs.npz")
+    out = {}
+    for k in z.files:
+        a = np.asarray(z[k])
+        if k == "input" or k == "labels" or k.startswith("predictions/"):
+            small = a.astype(np.uint8 if k == "input" else np.int16)
+            if not np.array_equal(small, a):
+                raise ValueError(f"{k} does not fit {small.dtype} exactly")
+            a = small
+        out[k] = a
+    save_npz(dest / f"{name}_inputs.npz", out)
+    print(f"[predictions] staged {src} -> {dest}/{name}_model.nir, {name}_inputs.npz "
+          f"({(dest / f'{name}_inputs.npz').stat().st_size} bytes)")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--frameworks", required=True, help="comma-separated: " + ", ".join(ENV))
-    ap.add_argument("--graph", required=True, type=Path)
-    ap.add_argument("--inputs", required=True, type=Path)
-    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--stage", type=Path, default=None, help="copy REPRO_DIR's model and inputs (see above)")
+    ap.add_argument("--frameworks", help="comma-separated: " + ", ".join(ENV))
+    ap.add_argument("--graph", type=Path)
+    ap.add_argument("--inputs", type=Path)
+    ap.add_argument("--out", type=Path)
     ap.add_argument("--name", default=None, help="file prefix (default: the graph's file stem)")
     ap.add_argument("--chunk", type=int, default=250, help="samples per framework call")
     args = ap.parse_args()
+    if args.stage is not None:
+        stage(args.stage, args.name or "yinyang")
+        return 0
+    if not (args.frameworks and args.graph and args.inputs and args.out):
+        ap.error("give --stage, or --frameworks, --graph, --inputs and --out")
     z = np.load(args.inputs)
     x = np.asarray(z["input"], dtype=np.float32)
     dt = float(z["dt"]) if "dt" in z.files else 1e-4
@@ -98,7 +170,7 @@ def main():
                             "ties -> lowest index, -1 if no output spike"}
         print(f"[predictions] {fw}: {x.shape[1]} samples ...", flush=True)
         try:
-            spikes, info, node = run_framework(fw, args.graph, x, args.chunk if fw != "rockpool" else 1)
+            spikes, info, node = run_framework(fw, args.graph, x, args.chunk)
         except Exception as e:
             failed += 1
             entry.update(outcome="error", error=f"{type(e).__name__}: {e}",
@@ -109,7 +181,8 @@ def main():
             save_npz(args.out / f"{name}_{fw}.npz",
                      {"prediction": pred, "first_spike_step": first, "counts": counts})
             entry.update(outcome="recorded", file=f"{name}_{fw}.npz", output_node=node,
-                         options=info.get("options"),
+                         options=info.get("options"), **({"graph_note": info["graph_note"]}
+                                                         if "graph_note" in info else {}),
                          no_output_spike=int(np.sum(pred < 0)),
                          class_histogram=np.bincount(pred[pred >= 0], minlength=spikes.shape[2]).tolist())
             if "labels" in z.files:

@@ -95,6 +95,49 @@ def run_graph(path, x):
     return arrays, info
 
 
+def has_cycle(g):
+    succ = {k: [b for a, b in g.edges if a == k] for k in g.nodes}
+    state = {}
+
+    def visit(k):
+        state[k] = 1
+        for c in succ[k]:
+            if state.get(c) == 1 or (c not in state and visit(c)):
+                return True
+        state[k] = 2
+        return False
+    return any(visit(k) for k in g.nodes if k not in state)
+
+
+def run_graph_sequence(path, x):
+    """Feed-forward graphs only: ONE whole-sequence call on a fresh model, batch as Rockpool's
+    batch axis (x (T, B, n) fed as (B, T, n)) -> spikes of every LIFTorch node (T, B, n).
+
+    Exact for a graph without cycles: each module runs its own time loop over the whole
+    sequence from the zero initial state, as when stepped; the batch state quirk (only batch
+    element 0 survives a call) only matters for the NEXT call. The usual way to run a
+    feed-forward Rockpool network; used for the many-sample prediction recordings (issue 9),
+    where stepping one sample at a time costs ~10 s of CPU per sample."""
+    g = nir.read(str(path))
+    if has_cycle(g):
+        raise ValueError("run_graph_sequence needs a graph without cycles (a whole-sequence call drops "
+                         "recurrence through the executor); use run_graph")
+    names = sanitized_names(g)
+    model = from_nir(g)
+    neurons = [n.name for n in model.execution_order if type(n.elem).__name__ == "LIFTorch"]
+    key = {n: names[n] if isinstance(names.get(n), str) else n for n in neurons}
+    with torch.no_grad():
+        y, state = model(torch.from_numpy(np.ascontiguousarray(np.swapaxes(x, 0, 1))), None)
+    arrays = {"input": x, "output": np.swapaxes(y.numpy(), 0, 1)}
+    for n in neurons:
+        arrays[f"spikes/{key[n]}"] = np.swapaxes(state.cache[n].numpy(), 0, 1)
+    info = {"dt": min(float(model.get_submodule(n).dt) for n in neurons),
+            "framework_names": {key[n]: n for n in neurons},
+            "options": "rockpool.nn.modules.torch.nir.from_nir(graph); ONE whole-sequence call per chunk "
+                       "on a fresh model, input (B, T, n) (feed-forward graph: exact, see run_graph_sequence)"}
+    return arrays, info
+
+
 def main():
     rec = Recorder("rockpool", ["rockpool", "nir", "nirtorch", "torch", "numpy"],
                    notes={"execution": "torch eager, float32, CPU, 2 threads",
