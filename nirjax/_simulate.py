@@ -54,7 +54,9 @@ def simulate(
       coupled continuously) or ``"rk"`` (diffrax Tsit5 with an event root find).
     - ``platform``: a platform name or a Platform value (``nirjax.get_platform``) to run its
       discretization model instead; further keywords are options of the platform
-      (``get_platform(platform, **options)``) or of its run (``record``, ``dtype``, ``unroll``).
+      (``get_platform(platform, **options)``) or of its run (``record``, ``dtype``, ``unroll``; by
+      default every state of every node is recorded per step: for batched throughput record only
+      what you need, e.g. ``record="spikes"``).
       Options of the ideal solver (``method``, ``max_spikes``, ...) do not apply to a platform and
       raise a TypeError naming them.
     - ``initial_state``: ``None`` (the model's convention: the ideal model and each platform start
