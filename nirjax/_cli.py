@@ -384,7 +384,8 @@ def _cmd_simulate(args):
     out = {"ts": np.asarray(sol.ts)}
     for part in ("spikes", "states", "spike_times", "spike_counts", "stats"):
         _flat(part, getattr(sol, part), out)
-    out["result"] = np.asarray(nirjax.RESULTS[sol.result])
+    ok = bool(sol.result == nirjax.RESULTS.successful)
+    out["result"] = np.asarray("" if ok else nirjax.RESULTS[sol.result])
     path = args.out if str(args.out).endswith(".npz") else str(args.out) + ".npz"
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)

@@ -36,3 +36,13 @@ def paper_pulse_input(steps=1000):
     x = np.zeros((steps, 1))
     x[on, 0] = 1.0
     return x
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Free JAX's compiled executables after each test module. A long single-process session
+    otherwise keeps every executable mapped; on Linux their code mappings pile up towards
+    ``vm.max_map_count`` (65530) and XLA's compiler then segfaults in a later test (seen in CI
+    at ~360 tests)."""
+    yield
+    jax.clear_caches()

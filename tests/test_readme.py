@@ -133,3 +133,20 @@ def test_bash_blocks_run_from_an_empty_folder(tmp_path):
     spyx = np.load(tmp_path / "spyx.npz")  # Spyx 0.1.x as recorded by the paper: bins 461/511/711/761
     rec = np.loadtxt(ROOT / "nirjax" / "data" / "lif_spyx.csv.gz", delimiter=",")
     np.testing.assert_array_equal(spyx["spikes/1"][:, 0] > 0, rec[:, 2] > 0)
+
+
+def test_example_state_and_chunks(namespace):
+    """The chunked run continues from `a.final_state` and gives the spikes of the whole run: the
+    paper's four spikes, then the same four 0.1 s later (the input repeats)."""
+    ns = namespace
+    whole = np.asarray(ns["whole"].spike_times["1"][0])
+    whole = whole[np.isfinite(whole)]
+    parts = [np.asarray(ns[k].spike_times["1"][0]) for k in ("a", "b")]
+    parts = np.concatenate([p[np.isfinite(p)] for p in parts])
+    np.testing.assert_allclose(whole * 1e3, PAPER_SPIKES_MS + [t + 100 for t in PAPER_SPIKES_MS], atol=1e-3)
+    np.testing.assert_allclose(parts, whole, rtol=0, atol=1e-12)
+    assert set(ns["a"].final_state) == {"1"} and set(ns["a"].final_state["1"]) == {"v"}
+    assert ns["lean"].states == {}
+    t, fired = ns["t_first"], ns["fired"]
+    np.testing.assert_allclose(np.asarray(t) * 1e3, PAPER_SPIKES_MS[:1], atol=1e-3)
+    assert np.asarray(fired).tolist() == [True]

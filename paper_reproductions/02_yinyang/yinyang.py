@@ -161,7 +161,7 @@ def make_ideal_fns(static, cfg, optimizer):
         (loss, (pred, ok)), grads = jax.value_and_grad(batch_loss, has_aux=True)(params, x, y)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return (params, opt_state), (loss, jnp.mean(pred == y), jnp.sum(~ok))
+        return (params, opt_state), (loss, jnp.mean(pred == y), jnp.sum(~ok), optax.global_norm(grads))
 
     @jax.jit
     def epoch(params, opt_state, xs, ys):
@@ -180,7 +180,8 @@ def make_ideal_fns(static, cfg, optimizer):
 
 def optimizer_for(cfg, n_batches):
     sched = optax.exponential_decay(cfg["lr"], n_batches, cfg["lr_decay"])
-    return optax.chain(optax.adam(sched), T.keep_valid())
+    clip = [optax.clip_by_global_norm(cfg["clip"])] if cfg.get("clip") else []
+    return optax.chain(*clip, optax.adam(sched), T.keep_valid())
 
 
 def epoch_batches(x, y, batch, rng):
@@ -223,7 +224,7 @@ def train(cfg, epochs, *, data=None, validation=None, log=True):
     for ep in range(1, epochs + 1):
         xs, ys = epoch_batches(xtr, ytr, cfg["batch"], rng)
         t = time.perf_counter()
-        params, opt_state, (loss, acc, bad) = epoch_fn(params, opt_state, xs, ys)
+        params, opt_state, (loss, acc, bad, gnorm) = epoch_fn(params, opt_state, xs, ys)
         jax.block_until_ready(params)
         hist["epoch_seconds"].append(time.perf_counter() - t)
         pred, _, bad_te = evaluate(params, xte_j, yte_j)
@@ -241,6 +242,8 @@ def train(cfg, epochs, *, data=None, validation=None, log=True):
         hist["train_accuracy"].append(float(jnp.mean(acc)))
         hist["test_accuracy"].append(float(T.accuracy(pred, yte_j)))
         hist["failed_samples"].append(n_bad)
+        hist.setdefault("grad_norm_median", []).append(float(jnp.median(gnorm)))
+        hist.setdefault("grad_norm_max", []).append(float(jnp.max(gnorm)))
         if log:
             progress(ep, epochs, {"loss": f"{hist['loss'][-1]:.4f}", "train": f"{100 * hist['train_accuracy'][-1]:.1f}%",
                                   "test": f"{100 * hist['test_accuracy'][-1]:.1f}%",
