@@ -156,18 +156,21 @@ def make_ideal_fns(static, cfg, optimizer):
         return jnp.mean(loss), (pred, ok)
 
     def train_step(carry, batch):
-        params, opt_state = carry
+        params, opt_state, avg = carry
         x, y = batch
         (loss, (pred, ok)), grads = jax.value_and_grad(batch_loss, has_aux=True)(params, x, y)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return (params, opt_state), (loss, jnp.mean(pred == y), jnp.sum(~ok), optax.global_norm(grads))
+        if cfg.get("ema"):  # Polyak averaging of the weights (evaluated and exported instead of the last)
+            avg = optax.incremental_update(params, avg, 1.0 - cfg["ema"])
+        return (params, opt_state, avg), (loss, jnp.mean(pred == y), jnp.sum(~ok), optax.tree.norm(grads))
 
     @jax.jit
-    def epoch(params, opt_state, xs, ys):
-        """One pass over the batches ``xs (n_batches, batch, 5)``: a ``lax.scan`` of Adam steps."""
-        (params, opt_state), out = jax.lax.scan(train_step, (params, opt_state), (xs, ys))
-        return params, opt_state, out
+    def epoch(params, opt_state, avg, xs, ys):
+        """One pass over the batches ``xs (n_batches, batch, 5)``: a ``lax.scan`` of Adam steps;
+        ``avg``: the running average of the weights (``CONFIG["ema"]``, else unused)."""
+        (params, opt_state, avg), out = jax.lax.scan(train_step, (params, opt_state, avg), (xs, ys))
+        return params, opt_state, avg, out
 
     @jax.jit
     def evaluate(params, x, y):
@@ -221,20 +224,22 @@ def train(cfg, epochs, *, data=None, validation=None, log=True):
         hist["validation_accuracy"] = []
         xva_j, yva_j = jnp.asarray(validation[0], jnp.result_type(float)), jnp.asarray(validation[1])
     best = (-1.0, None, None)
+    avg = params
     for ep in range(1, epochs + 1):
         xs, ys = epoch_batches(xtr, ytr, cfg["batch"], rng)
         t = time.perf_counter()
-        params, opt_state, (loss, acc, bad, gnorm) = epoch_fn(params, opt_state, xs, ys)
+        params, opt_state, avg, (loss, acc, bad, gnorm) = epoch_fn(params, opt_state, avg, xs, ys)
         jax.block_until_ready(params)
         hist["epoch_seconds"].append(time.perf_counter() - t)
-        pred, _, bad_te = evaluate(params, xte_j, yte_j)
+        current = avg if cfg.get("ema") else params  # what is evaluated, selected and exported
+        pred, _, bad_te = evaluate(current, xte_j, yte_j)
         n_bad = int(jnp.sum(bad)) + int(bad_te)
         if validation is not None:
-            pred_va, _, bad_va = evaluate(params, xva_j, yva_j)
+            pred_va, _, bad_va = evaluate(current, xva_j, yva_j)
             n_bad += int(bad_va)
             hist["validation_accuracy"].append(float(T.accuracy(pred_va, yva_j)))
             if hist["validation_accuracy"][-1] > best[0]:
-                best = (hist["validation_accuracy"][-1], ep, params)
+                best = (hist["validation_accuracy"][-1], ep, current)
         if n_bad:
             raise RuntimeError(f"{n_bad} sample(s) exceeded the event budgets in epoch {ep} (max_events="
                                f"{cfg['max_events']}, max_cascade={cfg['max_cascade']}); raise them in CONFIG.")
@@ -248,6 +253,7 @@ def train(cfg, epochs, *, data=None, validation=None, log=True):
             progress(ep, epochs, {"loss": f"{hist['loss'][-1]:.4f}", "train": f"{100 * hist['train_accuracy'][-1]:.1f}%",
                                   "test": f"{100 * hist['test_accuracy'][-1]:.1f}%",
                                   "time": f"{hist['epoch_seconds'][-1]:.1f}s"})
+    params = current
     if validation is not None:
         hist["selected_epoch"] = best[1]
         params = best[2]
