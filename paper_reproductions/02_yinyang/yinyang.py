@@ -75,9 +75,11 @@ CONFIG = {
     "t_wrong": 6e-3,
     "mse_tau": 1e-2,
     "batch": 64,
-    "epochs": 40,
-    "lr": 5e-5,
-    "lr_decay": 0.97,  # per epoch
+    "epochs": 60,
+    "lr": 1e-4,
+    "lr_decay": 0.96,  # per epoch
+    "clip": 100.0,  # global-norm clip of each batch gradient (median norm ~40-80; rare grazing crossings give 10x)
+    "ema": 0.995,  # Polyak averaging of the weights per step: the averaged weights are evaluated and exported
     # per-step current increments; the peak of v per input spike is 25 x weight (tau_mem = 2 tau_syn)
     "init": {"w1_mean": 0.012, "w1_std": 0.01, "w2_mean": 0.0015, "w2_std": 0.005},
     "seed": 0,
