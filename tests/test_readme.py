@@ -29,11 +29,15 @@ def namespace(tmp_path_factory):
     old = os.getcwd()
     os.chdir(folder)
     ns = {"__name__": "readme"}
+    import jax
+
+    x64 = jax.config.jax_enable_x64
     try:
         for i, code in enumerate(PYTHON):
             exec(compile(code, f"README.md python block {i + 1}", "exec"), ns)
     finally:
         os.chdir(old)
+        jax.config.update("jax_enable_x64", x64)  # the training block switches to float32
     ns["_folder"] = folder
     return ns
 
@@ -150,3 +154,14 @@ def test_example_state_and_chunks(namespace):
     t, fired = ns["t_first"], ns["fired"]
     np.testing.assert_allclose(np.asarray(t) * 1e3, PAPER_SPIKES_MS[:1], atol=1e-3)
     assert np.asarray(fired).tolist() == [True]
+
+
+def test_example_training(namespace):
+    """The README's training loop: one epoch on the published Yin-Yang training split with exact
+    spike-time gradients, evaluated on the published test split (1000 samples)."""
+    ns = namespace
+    assert ns["xt"].shape == (1000, 4) and ns["ts"].shape == (5000, 5)
+    acc = float(ns["accuracy"])
+    assert acc > 0.75, acc  # chance is 1/3; one epoch of this recipe reaches ~0.85 (the full recipe: 97 %)
+    w = np.asarray(ns["params"].nodes["fc1"].weight)
+    assert np.all(np.isfinite(w)) and w.shape == (120, 5)
