@@ -56,7 +56,7 @@ def cases():
         out.append((name, path, {inp: x}, dict(dt=1e-4, spike_area=area, max_spikes=2048)))
         if name in ("cubalif_chain", "if_chain", "lif_chain", "rnn_a", "conv_if_a"):  # spike-train inputs too
             out.append((name + "/spikes", path, {inp: nirjax.Spikes.from_raster(np.round(np.abs(x)), dt=1e-4)},
-                        dict(dt=1e-4, t1=len(x) * 1e-4, spike_area=q, reset="subtract")))
+                        dict(dt=1e-4, t1=len(x) * 1e-4, spike_area=area, reset="subtract", max_spikes=2048)))
     # graphs of the unit tests
     lif = lambda n, tau=0.01: nir.LIF(tau=np.full(n, tau), r=np.ones(n), v_leak=np.zeros(n),  # noqa: E731
                                       v_threshold=np.ones(n), v_reset=np.zeros(n))
