@@ -225,7 +225,7 @@ def _run_jit(prog, inputs, t0, record, dtype, unroll):
         states=states,
         spikes=spikes,
         spike_times={},
-        spike_counts={**{n: jnp.sum(s, axis=0) for n, s in spikes.items()}, **counted},
+        spike_counts=counted,
         result=RESULTS.successful,
         stats={"outputs": outputs},
         final_state=final,
@@ -411,9 +411,10 @@ def _scan(prog, dense, record, unroll):
     plan = rec_plan(record, neurons, spiking, thr, has_current | synapse_vars, w.outputs)
     T = next(iter(dense.values())).shape[0]
 
-    # spike counts of the nodes whose spikes are not kept per step: summed in the loop (whole
-    # numbers, so the same values as the sum of the per-step record)
-    tallied = [n for n in (*spiking, *thr) if n not in plan.get("spikes", ())]
+    # spike counts of every spiking node and Threshold, summed in the loop whatever is recorded
+    # (whole numbers, so the same values as the sum of the per-step record; cheaper than summing
+    # a (batch, steps, n) record afterwards: braille, every record, fastest of 15: 35 -> 26 ms)
+    tallied = [*spiking, *thr]
     tally0 = {n: jnp.zeros(held_shape(n), dtype) for n in tallied}
 
     # The per-step records are buffers (steps, *shape) carried through the loop and written in
