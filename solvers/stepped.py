@@ -440,16 +440,18 @@ def _scan(prog, dense, record, unroll):
     # afterwards (equal or faster in the same run, outputs only 4.4 vs 4.6-4.7 ms).
     order = [(k, n) for k, ns in plan.items() for n in ns]
 
+    # the step index is carried (not read from an arange of the steps: one dynamic slice less per
+    # step; braille B=140, one run: 6.0 -> 5.3 ms default, 18.6 -> 14.9 ms everything, fastest of 20)
     def step_buf(carry, ext):
-        (core, bufs, tally), (i, ext) = carry, ext
+        core, bufs, tally, i = carry
         core, leaves, cnt = step(core, ext)
         tally = {n: tally[n] + cnt[n] for n in tallied}
         bufs = [jax.lax.dynamic_update_slice(b, a[None], (i,) + (0,) * a.ndim) for b, a in zip(bufs, leaves)]
-        return (core, bufs, tally), None
+        return (core, bufs, tally, i + 1), None
 
     bufs0 = [jnp.zeros((T, *held_shape(n)), dtype) for _, n in order]
-    ((states_f, prev_f, elem_f), bufs, tally_f), _ = jax.lax.scan(
-        step_buf, ((state0, prev0, elem0), bufs0, tally0), (jnp.arange(T), xs), unroll=unroll)
+    ((states_f, prev_f, elem_f), bufs, tally_f, _), _ = jax.lax.scan(
+        step_buf, ((state0, prev0, elem0), bufs0, tally0, jnp.zeros((), jnp.int32)), xs, unroll=unroll)
     recs = {}
     for (k, n), b in zip(order, bufs):
         recs.setdefault(k, {})[n] = b
