@@ -451,7 +451,8 @@ def _scan(prog, dense, record, unroll):
 
     bufs0 = [jnp.zeros((T, *held_shape(n)), dtype) for _, n in order]
     ((states_f, prev_f, elem_f), bufs, tally_f, _), _ = jax.lax.scan(
-        step_buf, ((state0, prev0, elem0), bufs0, tally0, jnp.zeros((), jnp.int32)), xs, unroll=unroll)
+        step_buf, ((state0, prev0, elem0), bufs0, tally0, jnp.zeros((), jnp.result_type(int))), xs,
+        unroll=unroll)
     recs = {}
     for (k, n), b in zip(order, bufs):
         recs.setdefault(k, {})[n] = b
