@@ -2,13 +2,15 @@
 
 (a) ``nirjax.deviation`` of the braille graph against every platform (first call in a fresh
     process: includes all compilation);
-(b) the public call ``jax.jit(jax.vmap(lambda x: nirjax.simulate(g, x, dt=dt, platform=P,
-    dtype="float32", record=("outputs",))))`` on batch-major inputs: the ``snntorch`` (0.9.4:
-    snnTorch 1.0.0 cannot import the braille graphs), ``norse`` and ``spyx`` models on both braille
-    graphs (batch 140, 256 steps) and ``norse``/``spyx`` on the CNN (batch 16, 300 steps);
-    ``record=("outputs",)`` returns what the peers' timed calls return (the output layer per
-    step). Side by side in the same run: the same call without the outer ``jax.jit`` (an eager
-    ``jax.vmap``), the call with the default recording (every state of every node per step), and
+(b) the call users make, with the default options: ``jax.jit(jax.vmap(lambda x: nirjax.simulate(g,
+    x, dt=dt, platform=P)))`` on batch-major inputs (default float: float32; default recording:
+    the outputs and the spikes of the layer feeding them per step, spike counts of every node, the
+    final state): the ``snntorch`` (0.9.4: snnTorch 1.0.0 cannot import the braille graphs),
+    ``norse`` and ``spyx`` models on both braille graphs (batch 140, 256 steps) and
+    ``norse``/``spyx`` on the CNN (batch 16, 300 steps). Side by side in the same run: the same
+    call without the outer ``jax.jit`` (an eager ``jax.vmap``), with ``record=("outputs",)``
+    (exactly what the peers' timed calls return: the output layer per step), with ``record=None``
+    (every state of every node per step: the memory traffic of a full recording), and
     ``nirjax.stepper`` (the internal compiled runner) -- all medians of interleaved repeats, so
     machine load hits them alike. Inputs are device arrays made before timing, as the Spyx peer's.
 (c) a second eager ``nirjax.simulate(g, x, dt=1e-4, platform="norse")`` call (braille, one sample)
@@ -65,12 +67,12 @@ def public_calls(g, plat, dt):
     def one(x, **kw):
         return nirjax.simulate(g, x, dt=dt, platform=plat, **kw)
 
-    fast = {"dtype": "float32", "record": ("outputs",)}
     return {
-        "public": jax.jit(jax.vmap(lambda x: one(x, **fast))),
-        "public_eager_vmap": jax.vmap(lambda x: one(x, **fast)),
-        "public_default_record": jax.jit(jax.vmap(lambda x: one(x, dtype="float32"))),
-        "stepper": nirjax.stepper(g, plat, dt=dt, **fast),
+        "public": jax.jit(jax.vmap(lambda x: one(x))),
+        "public_eager_vmap": jax.vmap(lambda x: one(x)),
+        "public_record_outputs": jax.jit(jax.vmap(lambda x: one(x, record=("outputs",)))),
+        "public_record_everything": jax.jit(jax.vmap(lambda x: one(x, record=None))),
+        "stepper": nirjax.stepper(g, plat, dt=dt),
     }
 
 
@@ -104,8 +106,9 @@ def main():
             if os.path.exists(py):
                 only = ["--only", *args.peers] if args.peers else []
                 subprocess.run([py, os.path.join(HERE, "peers_timing.py"), "--out", out, *only], check=True)
-    res = {"machine": {"platform": _pf.platform(), "cpu_count": os.cpu_count(), "jax": jax.__version__,
-                       "devices": [str(d) for d in jax.devices()]}, "results": {}}
+    res = {"machine": {"platform": _pf.platform(), "node": _pf.node(), "cpu_count": os.cpu_count(),
+                       "jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
+                       "load_average_at_start": os.getloadavg()}, "results": {}}
 
     # (a) deviation against all platforms, first call (compilation included); float64 as in the tests
     jax.config.update("jax_enable_x64", True)
@@ -134,7 +137,7 @@ def main():
         work.append((f"cnn/{plat}", gc, plat, 1e-3, xc))
 
     pr = peers()
-    print(f"{'workload':34s} {'public (ms)':>11s} {'eager vmap':>10s} {'default rec':>11s} {'stepper':>8s} "
+    print(f"{'workload':34s} {'public (ms)':>11s} {'eager vmap':>10s} {'rec outputs':>11s} {'rec all':>8s} "
           f"{'compile (s)':>11s} {'peer (ms)':>22s} {'peer/public':>11s}")
     for key, gg, plat, dt, xx in work:
         fns = public_calls(gg, plat, dt)
@@ -159,12 +162,15 @@ def main():
         best = min(((tb[k]["median_s"], k) for tb in tables for k in tb
                     if k.startswith(fam + "/") and isinstance(tb[k], dict) and "median_s" in tb[k]), default=None)
         if best:
-            entry["fastest_peer"] = {"name": best[1], "median_s": best[0], "ratio_over_public": best[0] / med}
+            entry["fastest_peer"] = {"name": best[1], "median_s": best[0], "ratio_over_public": best[0] / med,
+                                     "ratio_over_public_eager_vmap": best[0] / t["public_eager_vmap"][1]}
         res["results"][key] = entry
+        entry["load_average"] = os.getloadavg()
         print(f"{key:34s} {med * 1e3:11.2f} {t['public_eager_vmap'][1] * 1e3:10.2f} "
-              f"{t['public_default_record'][1] * 1e3:11.2f} {t['stepper'][1] * 1e3:8.2f} "
+              f"{t['public_record_outputs'][1] * 1e3:11.2f} {t['public_record_everything'][1] * 1e3:8.2f} "
               f"{max(t['public'][0] - med, 0.0):11.2f} {peer_txt:>22s} {ratio:>11s}"
               + (f"  fastest peer {best[1].rsplit('/', 1)[1]} {best[0] * 1e3:.1f} ms -> x{best[0] / med:.2f}"
+                 f" (eager x{best[0] / t['public_eager_vmap'][1]:.2f})"
                  if best else ""))
 
     # (c) the eager path: a second eager simulate call vs the same call jitted (braille, one sample)

@@ -367,7 +367,7 @@ def _cmd_simulate(args):
         for flag, v in (("--method", args.method), ("--max-spikes", args.max_spikes)):
             if v is not None:
                 raise ValueError(f"{flag} applies to the ideal model only, not to --platform {args.platform}.")
-        kw.update(platform=args.platform, **_platform_kw(args, args.platform))
+        kw.update(platform=args.platform, record=None, **_platform_kw(args, args.platform))  # the file: everything
         what = f"platform model {args.platform!r}" + (f" (preset {args.preset!r})" if args.preset else "")
     else:
         if args.option or args.preset:

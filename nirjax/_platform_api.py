@@ -18,7 +18,7 @@ import jax
 from .semantics import platforms as _platforms
 from .semantics.network import Network
 from .semantics.platforms import Platform, Program
-from .solvers.stepped import run, run_options
+from .solvers.stepped import DEFAULT_RECORD, run, run_options
 
 from ._errors import UnsupportedError
 
@@ -66,9 +66,13 @@ def compile_platform(graph, platform, *, dt, spike_area=1.0, reset=None, initial
     return _platforms.program(net, p, dt=dt, spike_area=spike_area, reset=reset, initial_state=initial_state)
 
 
-def run_platform(program: Program, inputs, *, t0=0.0, record=None, dtype=None, unroll=None):
+def run_platform(program: Program, inputs, *, t0=0.0, record=DEFAULT_RECORD, dtype=None, unroll=None):
     """Run a compiled :class:`Program` on dense inputs (``{name: (steps, *shape)}``, or one array
-    for a one-input graph); returns a :class:`Solution` (``final_state`` included)."""
+    for a one-input graph); returns a :class:`Solution` (``final_state`` and ``spike_counts``
+    included). ``record``: what to keep per step, by default the outputs and the spikes of the
+    nodes feeding them (``solvers.stepped.DEFAULT_RECORD``); ``None`` keeps
+    everything (spikes, NIR-unit and native states of every node), ``"spikes"``, ``"states"``,
+    ``{node: kinds}`` a part (``solvers.stepped.run``)."""
     if not isinstance(inputs, dict):
         if len(program.wiring.inputs) != 1:
             raise ValueError(f"The graph has inputs {list(program.wiring.inputs)}: pass a dict.")
@@ -118,7 +122,7 @@ def _cache_key(net, p, dt, spike_area, reset, initial_state):
         return None
 
 
-def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=None, dtype=None,
+def stepper(graph, platform, *, dt, spike_area=1.0, reset=None, initial_state=None, record=DEFAULT_RECORD, dtype=None,
             unroll=None, **options):
     """A compiled batch runner: ``run = stepper(graph, platform, dt=...)``; ``sol = run(x)`` with
     ``x`` of shape ``(batch, steps, *shape)`` (or a dict of them) gives the batched

@@ -55,8 +55,9 @@ def simulate(
     - ``platform``: a platform name or a Platform value (``nirjax.get_platform``) to run its
       discretization model instead; further keywords are options of the platform
       (``get_platform(platform, **options)``) or of its run (``record``, ``dtype``, ``unroll``; by
-      default every state of every node is recorded per step: for batched throughput record only
-      what you need, e.g. ``record="spikes"``).
+      default the outputs and the spikes of the layer feeding them are recorded per step, with
+      ``spike_counts`` of every node and ``final_state``; ``record=None`` keeps every state of
+      every node per step, ``record="spikes"``, ``"states"`` or ``{node: kinds}`` a part).
       Options of the ideal solver (``method``, ``max_spikes``, ...) do not apply to a platform and
       raise a TypeError naming them.
     - ``initial_state``: ``None`` (the model's convention: the ideal model and each platform start

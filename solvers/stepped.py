@@ -22,6 +22,7 @@ Executor-side transformations (none changes a result):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import weakref
 
@@ -39,9 +40,13 @@ from ._results import RESULTS
 from ._solution import Solution
 
 RECORDABLE = ("spikes", "v", "i_syn", "v_native", "i_native", "outputs")
+DEFAULT_RECORD = ("outputs", "output_spikes")
+"""What a run keeps per step unless told: the value reaching each Output node and the spikes of the
+nodes that feed the Outputs (the output layer). ``spike_counts`` of every node and ``final_state``
+come whatever is recorded; ``record=None`` keeps everything."""
 
 
-def run(program: Program, inputs: dict, *, t0=0.0, record=None, dtype=None, unroll=None,
+def run(program: Program, inputs: dict, *, t0=0.0, record=DEFAULT_RECORD, dtype=None, unroll=None,
         fold: bool = True) -> Solution:
     """Run ``program`` on dense ``inputs`` ``{name: (steps, *shape)}`` (one sample; ``jax.vmap``
     this function, or the caller, for a batch).
@@ -53,15 +58,29 @@ def run(program: Program, inputs: dict, *, t0=0.0, record=None, dtype=None, unro
     ``stats["outputs"][name]`` the value reaching each Output node per step, and ``final_state``
     (pass it as ``initial_state`` of the next chunk to continue the run bit for bit).
 
-    - ``record``: what to keep per step (fewer records, less memory): None (everything), kinds of
-      ``RECORDABLE`` or ``"states"``, or ``{node: kinds}`` (:func:`normalize_record`).
+    - ``record``: what to keep per step: by default (``DEFAULT_RECORD``) the value reaching each
+      Output node (what the frameworks' runs return) and the spikes of the nodes feeding them;
+      None (everything: spikes and every state of every node), kinds of ``RECORDABLE``,
+      ``"states"`` or ``"output_spikes"``, or ``{node: kinds}`` (:func:`normalize_record`).
+      ``spike_counts`` (every spiking node and Threshold) and ``final_state`` come whatever is
+      recorded. Recording costs memory traffic in proportion to its size: every state of every
+      node is 3-8x the run time of the outputs alone (``benchmarks/bench_platforms.py``).
     - ``dtype``: the floating type of the run (default: JAX's default float).
     - ``unroll``: steps per loop iteration (None: :func:`auto_unroll`); the same operations in
       the same order, so results are identical, only the schedule changes.
     - ``fold``: compile concrete uniform coefficients in as constants (see the module docstring).
     """
     record, dtype, unroll = run_options(program, record=record, dtype=dtype, unroll=unroll)
-    return _run_jit(_prepared(program, fold), inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+    arrays, static = _split(_prepared(program, fold))
+    return _run_jit(arrays, static, inputs, jnp.asarray(t0, dtype), record, dtype.name, unroll)
+
+
+def _split(prog):
+    """``prog`` as (its array leaves, the rest): the rest (structure, Python-float constants, wiring)
+    is a hashable static argument of the compiled run, compared by value."""
+    leaves, treedef = jax.tree.flatten(prog)
+    arrays = [a if eqx.is_array(a) else None for a in leaves]
+    return arrays, (treedef, tuple(None if eqx.is_array(a) else a for a in leaves))
 
 
 _PREPARED = {}
@@ -84,7 +103,7 @@ def _prepared(program, fold):
     return prog
 
 
-def run_options(program, *, record=None, dtype=None, unroll=None):
+def run_options(program, *, record=DEFAULT_RECORD, dtype=None, unroll=None):
     """The run options of :func:`run`, checked and normalised: ``(record, dtype, unroll)``."""
     record = normalize_record(record, program)
     dtype = jnp.dtype(jnp.result_type(float) if dtype is None else dtype)
@@ -99,24 +118,31 @@ def normalize_record(record, program):
 
     ``record``: None (everything), a kind or a list of kinds, or ``{node: kind(s)}``. Kinds:
     ``RECORDABLE`` (``"spikes"``, ``"v"``, ``"i_syn"``, ``"v_native"``, ``"i_native"``, ``"outputs"``)
-    and ``"states"`` (all four states)."""
+    ``"states"`` (all four states) and ``"output_spikes"`` (the spikes of the spiking nodes and
+    Thresholds that feed an Output node directly)."""
     def expand(kinds):
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
         out = set()
         for k in kinds:
             if k == "states":
                 out.update(("v", "i_syn", "v_native", "i_native"))
+            elif k == "output_spikes":
+                out.add(k)
             elif k == "spike_times":
                 raise ValueError("record: a time-stepped platform model has no exact spike times; record 'spikes' "
                                  "(counts per step).")
             elif k in RECORDABLE:
                 out.add(k)
             else:
-                raise ValueError(f"record: unknown kind {k!r}; kinds are {list(RECORDABLE) + ['states']}.")
+                raise ValueError(f"record: unknown kind {k!r}; kinds are "
+                                 f"{list(RECORDABLE) + ['states', 'output_spikes']}.")
         return out
 
     if record is None:
         return tuple((k, None) for k in RECORDABLE)
+    spiking = {n for n, p in program.neurons.items() if p.rule.spiking} | set(program.thresholds)
+    preds = dict(program.wiring.predecessors)
+    feeding = tuple(sorted({p for o in program.wiring.outputs for p in preds.get(o, ()) if p in spiking}))
     if isinstance(record, dict):
         known = set(program.neurons) | set(program.thresholds) | set(program.wiring.outputs)
         per = {}
@@ -124,10 +150,16 @@ def normalize_record(record, program):
             if node not in known:
                 raise ValueError(f"record: no node {node!r} with records; nodes: {sorted(known)}.")
             for k in expand(kinds):
-                per.setdefault(k, set()).add(node)
+                if k == "output_spikes":
+                    per.setdefault("spikes", set()).update(feeding)
+                else:
+                    per.setdefault(k, set()).add(node)
         return tuple((k, tuple(sorted(per[k]))) for k in RECORDABLE if k in per)
     kinds = expand(record)
-    return tuple((k, None) for k in RECORDABLE if k in kinds)
+    out = tuple((k, None) for k in RECORDABLE if k in kinds)
+    if "output_spikes" in kinds and "spikes" not in kinds and feeding:
+        out = (("spikes", feeding),) + out
+    return out
 
 
 def _wants(record, kind, node=None):
@@ -178,8 +210,13 @@ def fold_constants(program: Program) -> Program:
     return out
 
 
-@eqx.filter_jit
-def _run_jit(prog, inputs, t0, record, dtype, unroll):
+# A plain jax.jit over (arrays, static): under an eager jax.vmap each call goes through JAX's
+# Python dispatch, and equinox.filter_jit's own partitioning on top of it cost ~0.6 ms a call
+# (braille, batch 140: 6.8 -> 6.1 ms in one run; same results).
+@functools.partial(jax.jit, static_argnums=(1, 4, 5, 6))
+def _run_jit(arrays, static, inputs, t0, record, dtype, unroll):
+    treedef, fixed = static
+    prog = jax.tree.unflatten(treedef, [f if a is None else a for a, f in zip(arrays, fixed)])
     dtype = jnp.dtype(dtype)
 
     def cast(a):
@@ -196,14 +233,14 @@ def _run_jit(prog, inputs, t0, record, dtype, unroll):
     if len(n_steps) != 1:
         raise ValueError(f"the inputs disagree on their number of steps: { {k: v.shape[0] for k, v in dense.items()} }.")
     T = n_steps.pop()
-    spikes, states, outputs, final = _scan(prog, dense, record, unroll)
+    spikes, counted, states, outputs, final = _scan(prog, dense, record, unroll)
     ts = t0 + prog.dt * jnp.arange(1, T + 1, dtype=dtype)
     return Solution(
         ts=ts,
         states=states,
         spikes=spikes,
         spike_times={},
-        spike_counts={n: jnp.sum(s, axis=0) for n, s in spikes.items()},
+        spike_counts=counted,
         result=RESULTS.successful,
         stats={"outputs": outputs},
         final_state=final,
@@ -225,20 +262,6 @@ def rec_plan(record, neurons, spiking, thr, currents, outputs):
 def _per_step(c, a):
     """``c * a`` for a coefficient ``c`` of one step's shape and a record ``a`` (steps, *shape)."""
     return mul(c, a) if isinstance(c, float) else c[None] * a
-
-
-def _unpack(packed, shapes, plan):
-    """Split the packed per-step records ``(steps, total)`` (packed in ``plan`` order) back into
-    ``{key: {node: (steps, *shape)}}``."""
-    out, i = {}, 0
-    for k, ns in plan:
-        out[k] = {}
-        for n in ns:
-            shape = shapes[k][n]
-            size = math.prod(shape)
-            out[k][n] = jnp.reshape(packed[:, i:i + size], (packed.shape[0], *shape))
-            i += size
-    return out
 
 
 def _apply_map(m, x):
@@ -394,17 +417,45 @@ def _scan(prog, dense, record, unroll):
             elif n in w.outputs:
                 vals[n] = summed(n)
         new_prev = {p: vals[p] for p in carried}
-        # per step only what cannot be derived afterwards: spike counts, native states, outputs,
-        # packed into ONE vector (one write per step instead of one per record)
+        # per step only what cannot be derived afterwards: spike counts, native states, outputs
         value = {"spikes": lambda n: counts[n], "v_native": lambda n: states[n]["v"],
                  "i_native": lambda n: states[n]["i_syn"], "outputs": lambda n: vals[n]}
         leaves = [value[k](n) for k, ns in plan.items() for n in ns]
-        packed = jnp.concatenate([jnp.ravel(a) for a in leaves]) if leaves else jnp.zeros((0,), dtype)
-        return (states, new_prev, new_elem), packed
+        return (states, new_prev, new_elem), leaves, {n: counts[n] for n in tallied}
 
     plan = rec_plan(record, neurons, spiking, thr, has_current | synapse_vars, w.outputs)
-    (states_f, prev_f, elem_f), packed = jax.lax.scan(step, (state0, prev0, elem0), xs, unroll=unroll)
-    recs = _unpack(packed, {k: {n: held_shape(n) for n in ns} for k, ns in plan.items()}, list(plan.items()))
+    T = next(iter(dense.values())).shape[0]
+
+    # spike counts of every spiking node and Threshold, summed in the loop whatever is recorded
+    # (whole numbers, so the same values as the sum of the per-step record; cheaper than summing
+    # a (batch, steps, n) record afterwards: braille, every record, fastest of 15: 35 -> 26 ms)
+    tallied = [*spiking, *thr]
+    tally0 = {n: jnp.zeros(held_shape(n), dtype) for n in tallied}
+
+    # The per-step records are buffers (steps, *shape) carried through the loop and written in
+    # place, rather than the scan's stacked outputs: under jax.vmap a carry is batch-major, so a
+    # record comes out in the (batch, steps, ...) layout the caller gets, with no transpose of the
+    # whole recording afterwards (braille, batch 140, every record, one run at load 6: fastest of 15
+    # 33 ms stacked, 23-30 ms carried). One buffer per record, not one packed buffer: no slicing
+    # afterwards (equal or faster in the same run, outputs only 4.4 vs 4.6-4.7 ms).
+    order = [(k, n) for k, ns in plan.items() for n in ns]
+
+    # the step index is carried (not read from an arange of the steps: one dynamic slice less per
+    # step; braille B=140, one run: 6.0 -> 5.3 ms default, 18.6 -> 14.9 ms everything, fastest of 20)
+    def step_buf(carry, ext):
+        core, bufs, tally, i = carry
+        core, leaves, cnt = step(core, ext)
+        tally = {n: tally[n] + cnt[n] for n in tallied}
+        bufs = [jax.lax.dynamic_update_slice(b, a[None], (i,) + (0,) * a.ndim) for b, a in zip(bufs, leaves)]
+        return (core, bufs, tally, i + 1), None
+
+    bufs0 = [jnp.zeros((T, *held_shape(n)), dtype) for _, n in order]
+    ((states_f, prev_f, elem_f), bufs, tally_f, _), _ = jax.lax.scan(
+        step_buf, ((state0, prev0, elem0), bufs0, tally0, jnp.zeros((), jnp.result_type(int))), xs,
+        unroll=unroll)
+    recs = {}
+    for (k, n), b in zip(order, bufs):
+        recs.setdefault(k, {})[n] = b
 
     coeffs = {n: p.coeffs for n, p in prog.neurons.items()}
     spikes = {n: nir(n, a, 1) for n, a in recs.get("spikes", {}).items()}
@@ -441,4 +492,5 @@ def _scan(prog, dense, record, unroll):
         final.setdefault(d, {})["buffer"] = elem_f["dly"][d]
     for t in elem_f["thr"]:
         final.setdefault(t, {})["x_prev"] = elem_f["thr"][t]
-    return spikes, states, outputs, final
+    counted = {n: nir(n, a) for n, a in tally_f.items()}
+    return spikes, counted, states, outputs, final

@@ -79,7 +79,7 @@ def run_case(fw, case, shared, platform=None, options=None, dtype=None):
     dt = float(z["dt"]) if fw != "rockpool" else 1e-4  # Rockpool infers its own dt per layer
 
     def one(xb):
-        return nirjax.simulate(net, xb, dt=dt, platform=platform or PLATFORM[fw], dtype=dtype, **opts)
+        return nirjax.simulate(net, xb, dt=dt, platform=platform or PLATFORM[fw], dtype=dtype, **opts, record=None)
 
     sol = jax.vmap(one, in_axes=1)(x)  # batch first: (B, T, ...)
     return z, sol, net

@@ -93,9 +93,9 @@ def test_zoh_is_exact_below_threshold_and_euler_is_first_order():
         x = np.full((n, 1), x0)
         t = dt * np.arange(1, n + 1)
         exact = r * x0 * (1 - np.exp(-t / tau))
-        vz = np.asarray(nirjax.simulate(g, x, dt=dt, platform="zoh").states["lif"]["v"][:, 0])
+        vz = np.asarray(nirjax.simulate(g, x, dt=dt, platform="zoh", record=None).states["lif"]["v"][:, 0])
         np.testing.assert_allclose(vz, exact, rtol=1e-12, atol=1e-14)
-        ve = np.asarray(nirjax.simulate(g, x, dt=dt, platform="euler").states["lif"]["v"][:, 0])
+        ve = np.asarray(nirjax.simulate(g, x, dt=dt, platform="euler", record=None).states["lif"]["v"][:, 0])
         errs.append(np.max(np.abs(ve - exact)))
     rates = np.log2(np.array(errs[:-1]) / np.array(errs[1:]))
     np.testing.assert_allclose(rates, 1.0, atol=0.1)
@@ -104,7 +104,7 @@ def test_zoh_is_exact_below_threshold_and_euler_is_first_order():
 def test_solution_shapes_jit_vmap_and_surrogate_grad():
     g = _lif_graph(tau=0.005, r=1.0, theta=0.5, w=1.0)
     x = (np.random.default_rng(0).random((200, 1)) < 0.3) * 1.0
-    sol = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    sol = nirjax.simulate(g, x, dt=1e-4, platform="norse", record=None)
     assert sol.spikes["lif"].shape == (200, 1) and sol.states["lif"]["v"].shape == (200, 1)
     assert sol.ts.shape == (200,) and sol.spike_counts["lif"].shape == (1,)
 
@@ -144,8 +144,8 @@ def test_snntorch_094_rsynaptic_resets_one_step_late():
     v_{t-1} > theta' (I = alpha I + x; v = beta v + I; no same-step reset)."""
     g = nirjax.load(PAPER / "03_rnn" / "braille_noDelay_noBias_subtract.nir", warn=False)
     x = (np.random.default_rng(3).random((60, 12)) < 0.3).astype(float)
-    sol = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4")
-    new = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4", reset_timing="same")
+    sol = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4", record=None)
+    new = nirjax.simulate(g, x, dt=1e-4, platform="snntorch", version="0.9.4", reset_timing="same", record=None)
     # reference for the hidden layer, written from the rule (recurrent input from the spikes of t-1)
     n1, fc1, rec = g.nodes["lif1.lif"], g.nodes["fc1"], g.nodes["lif1.w_rec"]
     alpha = 1 - 1e-4 / np.asarray(n1.tau_syn)
@@ -197,7 +197,7 @@ def test_stepped_delay_is_a_whole_step_shift(platform):
     stepped form of y(t) = x(t - delay)."""
     dt = 1e-3
     x = np.random.default_rng(1).random((12, 3))
-    sol = nirjax.simulate(_chain(delay=[3e-3, 0.0, 5e-3], n_in=3), x, dt=dt, platform=platform)
+    sol = nirjax.simulate(_chain(delay=[3e-3, 0.0, 5e-3], n_in=3), x, dt=dt, platform=platform, record=None)
     y = np.asarray(sol.stats["outputs"]["output"])
     for e, k in enumerate((3, 0, 5)):
         np.testing.assert_array_equal(y[:, e], np.concatenate([np.zeros(k), x[: len(x) - k, e]]))
@@ -228,8 +228,8 @@ def test_stepped_delay_in_a_spiking_chain_shifts_the_downstream_raster():
         return nirjax.load(nir.NIRGraph(nodes=nodes, edges=edges))
 
     x = (np.random.default_rng(2).random((300, 1)) < 0.5) * 1.0
-    ref = nirjax.simulate(graph(0), x, dt=1e-4, platform="euler", spike_area=1e-4)
-    got = nirjax.simulate(graph(7), x, dt=1e-4, platform="euler", spike_area=1e-4)
+    ref = nirjax.simulate(graph(0), x, dt=1e-4, platform="euler", spike_area=1e-4, record=None)
+    got = nirjax.simulate(graph(7), x, dt=1e-4, platform="euler", spike_area=1e-4, record=None)
     s0, s7 = np.asarray(ref.spikes["lif2"][:, 0]), np.asarray(got.spikes["lif2"][:, 0])
     assert s0.sum() > 3
     np.testing.assert_array_equal(np.asarray(got.spikes["lif1"]), np.asarray(ref.spikes["lif1"]))

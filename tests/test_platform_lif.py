@@ -42,7 +42,7 @@ def test_platform_reproduces_recorded_trace(graph, csv):
     d = np.loadtxt(PAPER / "01_lif" / csv, delimiter=",")
     x = d[:, :1]  # the recorded input, column 0 (Sinabs': pre-multiplied by 0.04)
     np.testing.assert_array_equal(np.round(x / (GAIN if csv == "lif_sinabs.csv" else 1.0)), paper_pulse_input())
-    sol = nirjax.simulate(_scaled(graph, wf), x * xf, dt=DT, platform=plat, **opts)
+    sol = nirjax.simulate(_scaled(graph, wf), x * xf, dt=DT, platform=plat, **opts, record=None)
     steps = np.nonzero(np.asarray(sol.spikes["1"][:, 0]))[0]
     np.testing.assert_array_equal(steps, np.nonzero(d[:, 2])[0])
     v = np.asarray(sol.states["1"]["v_native"][:, 0])
@@ -52,7 +52,7 @@ def test_platform_reproduces_recorded_trace(graph, csv):
 def test_recorded_rockpool_graph_gives_the_same_trace():
     g = nirjax.load(PAPER / "01_lif" / "lif_rockpool.nir")  # Linear(0.04) -> LIF(r = 24.02): r ignored
     d = np.loadtxt(PAPER / "01_lif" / "lif_rockpool.csv", delimiter=",")
-    sol = nirjax.simulate(g, d[:, :1], dt=DT, platform="rockpool", native_lif=True)
+    sol = nirjax.simulate(g, d[:, :1], dt=DT, platform="rockpool", native_lif=True, record=None)
     neuron = g.neurons[0]
     np.testing.assert_array_equal(np.nonzero(np.asarray(sol.spikes[neuron][:, 0]))[0], np.nonzero(d[:, 2])[0])
     assert np.max(np.abs(np.asarray(sol.states[neuron]["v_native"][:, 0]) - d[:, 1])) <= 1e-6
@@ -97,7 +97,7 @@ def _loihi2_reference(x, w_nir, theta, tau):
 def test_loihi2_bit_accurate_to_platforms_md_rule(graph):
     """The paper preset pre-multiplies the weights by r dt/tau = 0.04 before quantizing them."""
     x = paper_pulse_input()
-    sol = nirjax.simulate(graph, x, dt=DT, platform="loihi2", preset="paper")
+    sol = nirjax.simulate(graph, x, dt=DT, platform="loihi2", preset="paper", record=None)
     v_ref, s_ref = _loihi2_reference(x[:, 0], GAIN, 0.1, 2.5e-3)
     np.testing.assert_array_equal(np.asarray(sol.states["1"]["v_native"][:, 0]), v_ref)
     np.testing.assert_array_equal(np.asarray(sol.spikes["1"][:, 0]), s_ref)
@@ -107,7 +107,7 @@ def test_spinnaker2_follows_platforms_md_rule(graph):
     """alpha = 1 - dt/tau (FORWARD), input unscaled and delayed one step, threshold
     theta/(a r) * w_scale, int8 weights (w_scale = 127), reset to zero."""
     x = paper_pulse_input()[:, 0]
-    sol = nirjax.simulate(graph, x[:, None], dt=DT, platform="spinnaker2", decay="euler", reset="zero")
+    sol = nirjax.simulate(graph, x[:, None], dt=DT, platform="spinnaker2", decay="euler", reset="zero", record=None)
     tau, theta = float(graph.nodes["1"].tau[0]), float(graph.nodes["1"].v_threshold[0])  # the file's float32 values
     a = DT / tau
     thr = theta / a * 127

@@ -157,8 +157,8 @@ def test_every_axis_and_quirk_at_ideal_is_the_zoh_stepping(name):
     x = (np.random.default_rng(1).random((120, 3)) < 0.4).astype(float)
     p = nirjax.get_platform(name)
     p = p.replace(**P.ideal_axes(), **p.quirk_switches())
-    got = nirjax.simulate(g, x, dt=1e-4, spike_area=1e-4, platform=p)
-    ref = nirjax.simulate(g, x, dt=1e-4, spike_area=1e-4, platform="zoh")
+    got = nirjax.simulate(g, x, dt=1e-4, spike_area=1e-4, platform=p, record=None)
+    ref = nirjax.simulate(g, x, dt=1e-4, spike_area=1e-4, platform="zoh", record=None)
     assert float(sum(np.sum(s) for s in ref.spikes.values())) > 5
     for n in ("lif1", "lif2"):
         np.testing.assert_array_equal(np.asarray(got.spikes[n]), np.asarray(ref.spikes[n]), err_msg=f"{name}/{n}")
@@ -267,9 +267,9 @@ def test_chunked_run_equals_one_run_braille(name, opts):
     the chips' integer states are all carried)."""
     g = _braille()
     x = (np.random.default_rng(4).random((80, 12)) < 0.3).astype(float)
-    one = nirjax.simulate(g, x, dt=1e-4, platform=name, **opts)
-    a = nirjax.simulate(g, x[:37], dt=1e-4, platform=name, **opts)
-    b = nirjax.simulate(g, x[37:], dt=1e-4, t0=37e-4, platform=name, initial_state=a.final_state, **opts)
+    one = nirjax.simulate(g, x, dt=1e-4, platform=name, **opts, record=None)
+    a = nirjax.simulate(g, x[:37], dt=1e-4, platform=name, **opts, record=None)
+    b = nirjax.simulate(g, x[37:], dt=1e-4, t0=37e-4, platform=name, initial_state=a.final_state, **opts, record=None)
     assert float(sum(np.sum(s) for s in one.spikes.values())) > 0
     for n in one.spikes:
         np.testing.assert_array_equal(np.concatenate([a.spikes[n], b.spikes[n]]), np.asarray(one.spikes[n]))
@@ -302,13 +302,13 @@ def _delay_graph():
 def test_chunked_run_equals_one_run_with_delay(name):
     g = _delay_graph()
     x = (np.random.default_rng(5).random((90, 2)) < 0.5).astype(float) * np.array([1.0, 0.8])
-    one = nirjax.simulate(g, x, dt=1e-4, platform=name, spike_area=1e-4)
+    one = nirjax.simulate(g, x, dt=1e-4, platform=name, spike_area=1e-4, record=None)
     # cut where spikes are in flight in the Delay (the one run's lif1 spiked within the last 5 steps)
     k = next(k for k in range(40, 80) if np.asarray(one.spikes["lif1"][k - 3:k]).sum() > 0)
-    a = nirjax.simulate(g, x[:k], dt=1e-4, platform=name, spike_area=1e-4)
+    a = nirjax.simulate(g, x[:k], dt=1e-4, platform=name, spike_area=1e-4, record=None)
     assert a.final_state["dly"]["buffer"].shape == (5, 2) and "x_prev" in a.final_state["thr"]
     assert np.asarray(a.final_state["dly"]["buffer"]).any()
-    b = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state)
+    b = nirjax.simulate(g, x[k:], dt=1e-4, platform=name, spike_area=1e-4, initial_state=a.final_state, record=None)
     assert float(np.sum(one.spikes["lif2"])) > 3
     for n in one.spikes:
         np.testing.assert_array_equal(np.concatenate([a.spikes[n], b.spikes[n]]), np.asarray(one.spikes[n]))
@@ -326,15 +326,15 @@ def test_initial_state_options_and_errors():
                     (g.nodes["fc1"].bias * 0, g.nodes["fc2"].bias * 0))  # no drive at all
     x = np.zeros((3, 3))
     vl = np.asarray(g.nodes["lif1"].v_leak)
-    rest = nirjax.simulate(g, x[:1], dt=1e-4, platform="zoh", initial_state="rest")
-    zero = nirjax.simulate(g, x[:1], dt=1e-4, platform="zoh", initial_state="zero")
+    rest = nirjax.simulate(g, x[:1], dt=1e-4, platform="zoh", initial_state="rest", record=None)
+    zero = nirjax.simulate(g, x[:1], dt=1e-4, platform="zoh", initial_state="zero", record=None)
     # one exact step from v = v_leak, I = 0 with no input stays at rest (closed form); from 0 it moves toward v_leak
     np.testing.assert_allclose(np.asarray(rest.states["lif1"]["v"][0]), vl, rtol=1e-12)
     assert not np.allclose(np.asarray(zero.states["lif1"]["v"][0]), vl)
     # each platform's own convention: Rockpool (LIFTorch) starts at 0, Norse at v_leak
     assert nirjax.get_platform("rockpool").initial_state == "zero"
     assert nirjax.get_platform("norse").initial_state == "rest"
-    part = nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif2": {"v": np.full(2, 0.5)}})
+    part = nirjax.simulate(g, x, dt=1e-4, platform="zoh", initial_state={"lif2": {"v": np.full(2, 0.5)}}, record=None)
     n1 = g.nodes["lif1"].shape[0]
     np.testing.assert_allclose(np.asarray(part.states["lif2"]["v"][0]), 0.5 * np.exp(-1e-4 / np.asarray(
         g.nodes["lif2"].tau_mem)) + np.asarray(g.nodes["lif2"].v_leak) * -np.expm1(-1e-4 / np.asarray(
@@ -389,11 +389,19 @@ def test_options_that_do_not_apply_raise_and_platform_values_are_accepted_everyw
 
 
 def test_record_options():
-    """What a platform run keeps per step: everything by default; kinds, "states", or per node."""
+    """What a platform run keeps per step: by default the outputs and the spikes of the layer feeding
+    them (spike counts of every node and the final state always); None: everything; kinds,
+    "states", or per node."""
     g = _braille()
     x = (np.random.default_rng(7).random((20, 12)) < 0.3).astype(float)
-    full = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    full = nirjax.simulate(g, x, dt=1e-4, platform="norse", record=None)
     assert set(full.states["lif2"]) == {"v", "i_syn", "v_native", "i_native"}
+    default = nirjax.simulate(g, x, dt=1e-4, platform="norse")
+    assert default.states == {} and set(default.spikes) == {"lif2"} and set(default.stats["outputs"]) == {"output"}
+    np.testing.assert_array_equal(np.asarray(default.spikes["lif2"]), np.asarray(full.spikes["lif2"]))
+    for n in ("lif1.lif", "lif2"):  # counts of every spiking node, summed in the loop
+        np.testing.assert_array_equal(np.asarray(default.spike_counts[n]), np.sum(np.asarray(full.spikes[n]), axis=0))
+    jax.tree.map(np.testing.assert_array_equal, default.final_state, full.final_state)
     only = nirjax.simulate(g, x, dt=1e-4, platform="norse", record="spikes")
     assert only.states == {} and set(only.spikes) == {"lif1.lif", "lif2"} and only.stats["outputs"] == {}
     one = nirjax.simulate(g, x, dt=1e-4, platform="norse", record={"lif2": "v", "output": "outputs"})

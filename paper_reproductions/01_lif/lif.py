@@ -79,7 +79,7 @@ def run_all(progress=None):
                 v_nir = np.asarray(sol.states["1"]["v"][:, 0])
                 v_native = v_nir
             else:
-                sol = nirjax.simulate(gg, x * xf, dt=DT, platform=plat, **opts)
+                sol = nirjax.simulate(gg, x * xf, dt=DT, platform=plat, record=None, **opts)
                 v_nir = np.asarray(sol.states["1"]["v"][:, 0])
                 v_native = np.asarray(sol.states["1"]["v_native"][:, 0])
         except nirjax.UnsupportedError as e:
