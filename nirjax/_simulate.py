@@ -8,6 +8,17 @@ from ._lowering import load
 from .semantics.network import Network
 
 
+class _Default:
+    """The default of ``record``: everything for the ideal model, the outputs (and the layer
+    feeding them) for a platform model; ``record=None`` keeps everything on both."""
+
+    def __repr__(self):
+        return "DEFAULT"
+
+
+DEFAULT = _Default()
+
+
 def simulate(
     graph,
     inputs,
@@ -29,7 +40,7 @@ def simulate(
     max_rk_steps: int = 4096,
     autodiff: str = "reverse",
     throw: bool = True,
-    record=None,
+    record=DEFAULT,
     decompose: bool = True,
     **platform_options,
 ):
@@ -80,13 +91,14 @@ def simulate(
       raises a TypeError saying so.
     - ``throw``: raise on a failure result (else inspect ``sol.result``, which prints its
       meaning, and ``sol.stats["flags"]`` / ``sol.stats["invalid"]`` for where).
-    - ``record`` (ideal model): what to keep. ``None`` (default): everything, i.e. spike
-      times, per-step spike counts and per-step states of every node; a kind or a tuple of
+    - ``record`` (ideal model): what to keep. By default (and with ``None``): everything, i.e.
+      spike times, per-step spike counts and per-step states of every node; a kind or a tuple of
       kinds (``"spike_times"``, ``"spikes"``, ``"states"`` or a state variable such as
       ``"v"``) for every node; or ``{node: kinds}`` for just those nodes. Spike counts and
       ``final_state`` are always there. A run whose buffers would not fit in memory is
       refused before anything is allocated, with the estimate. For a platform model,
-      ``record`` is its run option (``("spikes", "v", ...)``).
+      ``record`` is its run option (``("spikes", "v", ...)``; by default the outputs and the
+      output layer's spikes, ``None``: everything).
     - ``decompose`` (ideal model, ``method="exact"``): solve the graph's strongly connected
       components one after the other, each neuron of a non-recurrent node on its own (the
       default); ``False`` runs the global event loop (every event advances every neuron:
@@ -115,7 +127,7 @@ def simulate(
                 f"of the ideal solver {ideal_only}; they do not apply to a time-stepped platform model. Drop them "
                 "(platform options go to nirjax.get_platform; run options are record, dtype, unroll)."
             )
-        if record is not None:
+        if record is not DEFAULT:
             platform_options["record"] = record
         return simulate_platform(net, dense, diracs, platform=platform, dt=dt, t0=t0, n_steps=n_steps,
                                  spike_area=spike_area, reset=reset, initial_state=initial_state,
@@ -126,4 +138,5 @@ def simulate(
     return run_ideal(net, dense, diracs, t0=t0, dt=dt, n_steps=n_steps, spike_area=spike_area, reset=reset,
                      method=method, max_spikes=max_spikes, max_events=max_events, max_cascade=max_cascade,
                      max_delayed=max_delayed, rtol=rtol, atol=atol, max_rk_steps=max_rk_steps,
-                     autodiff=autodiff, throw=throw, record=record, decompose=decompose, **extra)
+                     autodiff=autodiff, throw=throw, record=None if record is DEFAULT else record,
+                     decompose=decompose, **extra)
