@@ -18,10 +18,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Ideal-model and platform benchmarks on whatever JAX backend is present (results/<backend>-<host>/),
+# the executor's convolution rule, and Yin-Yang training beside jaxsnn 0.3.0 when its venv exists
+# (python3 -m venv .peers/jaxsnn && .peers/jaxsnn/bin/pip install jaxsnn==0.3.0 jax==0.10.2 jaxlib==0.10.2).
 bench: $(STAMP)
-	$(PY) benchmarks/bench_ideal.py --out benchmarks/results/ideal_$$(hostname).json
-	$(PY) benchmarks/bench_platforms.py
+	$(PY) benchmarks/run_benchmarks.py
 	$(PY) benchmarks/bench_conv.py
+	$(PY) benchmarks/bench_training.py --epochs 4 --json benchmarks/results/training_$$(hostname).json \
+	  $$(test -x .peers/jaxsnn/bin/python && echo --jaxsnn .peers/jaxsnn/bin/python)
 
 # Installs the real peer frameworks (two envs under $PEERS_DIR, default .peers/), re-records
 # their outputs into tests/golden/ (fails unless byte-identical to git's), checks the findings
