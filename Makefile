@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(PY) -m nirjax demo
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 # Ideal-model and platform benchmarks on whatever JAX backend is present (results/<backend>-<host>/),
 # the executor's convolution rule, and Yin-Yang training beside jaxsnn 0.3.0 when its venv exists
