@@ -414,9 +414,14 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
 
     buffers = lambda c: (c["tbuf"], c["wbuf"], c["log_t"], c["log_s"])  # noqa: E731
     c = _while(cond, body, carry, cfg, buffers)
-    res = {
-        "final": {name: c["st"]},
-        "counts": {name: jnp.reshape(c["cnt"], shape)} if spiking else {},
+    return _parallel_result(name, c, c["st"], jnp.reshape(c["cnt"], shape), shape=shape, q=q, spiking=spiking, log=log)
+
+
+def _parallel_result(name, c, final, counts, *, shape, q, spiking, log):
+    """What a ``"parallel"`` component hands on, from its loop's final carry ``c``."""
+    return {
+        "final": {name: final},
+        "counts": {name: counts} if spiking else {},
         "trains": {name: Train(times=c["tbuf"], waves=c["wbuf"], areas=jnp.where(jnp.isfinite(c["tbuf"]), q, 0.0),
                                shape=shape)} if spiking else {},
         "logs": {name: (c["log_t"], c["log_s"])} if log else {},
@@ -424,7 +429,6 @@ def run_parallel(net, comp, *, trains, dense, next_change, bounds, n_steps, q, i
         "iterations": c["it"],
         "delays": {},
     }
-    return res
 
 
 def _window_size(n, e):
@@ -638,16 +642,8 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
 
     buffers = lambda c: (c["tbuf"], c["wbuf"], c["log_t"], c["log_s"])  # noqa: E731
     c = _while(cond, body, carry, cfg, buffers)
-    return {
-        "final": {name: {v: unflat(a) for v, a in c["st"].items()}},
-        "counts": {name: unflat(c["cnt"])} if spiking else {},
-        "trains": {name: Train(times=c["tbuf"], waves=c["wbuf"], areas=jnp.where(jnp.isfinite(c["tbuf"]), q, 0.0),
-                               shape=shape)} if spiking else {},
-        "logs": {name: (c["log_t"], c["log_s"])} if log else {},
-        "flags": {name: {"spikes": c["over"], "cascade": c["cascade"], "events": ~c["done"]}},
-        "iterations": c["it"],
-        "delays": {},
-    }
+    return _parallel_result(name, c, {v: unflat(a) for v, a in c["st"].items()}, unflat(c["cnt"]), shape=shape, q=q,
+                            spiking=spiking, log=log)
 
 
 # ------------------------------------------------------------------------------------------
