@@ -276,8 +276,10 @@ def _write_spikes(tbuf, wbuf, cnt, fired, t, w, k):
     return tbuf, wbuf, cnt + f.astype(cnt.dtype), jnp.any(f & (slot >= k))
 
 
-def _write_log(log_t, log_s, bounds, t_old, t_new, st_old):
-    """Log each anchor that is left for a later step: row = the step of the old anchor."""
+def _write_log(log_t, log_s, bounds, t_old, t_new, st_old, extra=None):
+    """Log each anchor that is left for a later step: row = the step of the old anchor.
+    ``extra``: ``{key: (log array, value)}`` more per-anchor values written in the same rows
+    (returned updated as a third result when given)."""
     k_old = _flat(step_of(bounds, t_old))
     k_new = _flat(step_of(bounds, t_new))
     leave = k_new > k_old
@@ -286,7 +288,11 @@ def _write_log(log_t, log_s, bounds, t_old, t_new, st_old):
     cols = jnp.arange(rows.shape[0])
     log_t = log_t.at[rows, cols].set(jnp.where(leave, _flat(t_old), 0.0), mode="drop")
     log_s = {v: log_s[v].at[rows, cols].set(jnp.where(leave, _flat(st_old[v]), 0.0), mode="drop") for v in log_s}
-    return log_t, log_s
+    if extra is None:
+        return log_t, log_s
+    extra = {k: a.at[rows, cols].set(jnp.where(leave, _flat(x), 0).astype(a.dtype), mode="drop")
+             for k, (a, x) in extra.items()}
+    return log_t, log_s, extra
 
 
 def _while(cond, body, init, cfg, buffers):
@@ -448,31 +454,81 @@ def _compose(first, second):
 
 
 def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_steps, q, init, cfg, log, skip):
-    """``"parallel"`` with the maps folded into columns: every neuron walks the merged
+    """``"parallel"`` with the maps folded into columns (see :func:`_windowed_loop`).
+
+    Derivatives: when the drive is constant and the replay is small enough
+    (:func:`._replay.replay_applies`), the loop runs on values only and the derivatives of
+    its spike times, final state and logged states come from replaying its spikes in
+    closed form (:mod:`._replay`, a ``custom_jvp``: nothing extra without differentiation);
+    otherwise the loop itself is differentiated."""
+    from . import _replay
+
+    (name,) = comp.nodes
+    node = net.nodes[name]
+    shape = node.shape
+    K = dict(cfg.max_spikes).get(name, 1)
+    n = max(1, math.prod(shape))
+    steps_log = n_steps if log else 0
+    run = dict(name=name, k=K, inp=inp, kc0=kc0, next_change=next_change, bounds=bounds, n_steps=n_steps, cfg=cfg, log=log)
+    if _replay.replay_applies(node, ev, inp, n=n, k=K, steps_log=steps_log):
+        c = _replay.replayed(_windowed_loop, node, ev, init[name], drive0, skip, run)
+    else:
+        c = _windowed_loop(node, _EventArrays.of(ev), init[name], drive0, skip, **run)
+    res = _parallel_result(name, c, {v: jnp.reshape(a, shape) for v, a in c["st"].items()},
+                           jnp.reshape(c["cnt"], shape), shape=shape, q=q, spiking=node.spiking, log=log)
+    if "steps" in c:  # per-step states already rebuilt (with their derivatives)
+        res["logs"], res["states"] = {}, {name: c["steps"]}
+    return res
+
+
+@dataclasses.dataclass(frozen=True)
+class _EventArrays:
+    """The merged impulse list a windowed loop walks (:class:`_Events`' arrays)."""
+
+    t: jax.Array
+    w: jax.Array
+    a: jax.Array
+    gi: jax.Array
+    matrix: jax.Array | None
+
+    @property
+    def size(self):
+        return int(self.t.shape[0])
+
+    @classmethod
+    def of(cls, ev):
+        return cls(ev.t, ev.w, ev.a, ev.gi, ev.matrix)
+
+
+def _windowed_loop(node, ev, x_init, drive0, skip, *, name, k, inp, kc0, next_change, bounds, n_steps, cfg, log,
+                   indices=False):
+    """The loop of a ``"parallel"`` node with the maps folded into columns: every neuron walks the merged
     impulse list with its own pointer and stops at its first spike. An iteration looks at
     the next ``W`` impulses of every neuron at once: the states after each of them are the
     prefix compositions of the affine maps (flow, then jump) of the window (an associative
     scan, so ``W`` impulses cost ``log2 W`` sequential steps), every interval is tested for
     a threshold crossing (closed-form bracket test), and a neuron fires at its first one
     (one root per neuron). Neurons never wait for each other, except at a change of the
-    dense drive and at the end (a barrier, applied once every neuron has reached it)."""
-    (name,) = comp.nodes
-    node = net.nodes[name]
+    dense drive and at the end (a barrier, applied once every neuron has reached it).
+
+    Returns the final carry (flat ``(n,)`` arrays). ``indices``: also record, per spike
+    slot, how many impulses were applied before it (``pbuf``) and whether it fired at an
+    anchor already at threshold (``nbuf``), and per logged anchor the impulse pointer and
+    spike count there (``log_p``, ``log_k``): what :mod:`._replay` needs."""
     spiking = node.spiking
     dtype = bounds.dtype
     shape = node.shape
     n = max(1, math.prod(shape))
-    K = dict(cfg.max_spikes).get(name, 1)
+    K = k
+    names = tuple(node.state_vars)
     E = ev.size
     W = max(1, min(_window_size(n, E), E))
-    names = tuple(node.state_vars)
     steps_log = n_steps if log else 0
     kind = node.trajectory_kind if spiking else None
     form = dict(cfg.root_forms).get(name)
     flat = lambda x: jnp.reshape(x, (n,))  # noqa: E731
-    unflat = lambda x: jnp.reshape(x, shape)  # noqa: E731
     carry = {
-        "st": {v: flat(a) for v, a in init[name].items()},
+        "st": {v: flat(a) for v, a in x_init.items()},
         "ta": jnp.full((n,), bounds[0], dtype),
         "wv": jnp.zeros((n,), jnp.int32),
         "p": jnp.zeros((n,), jnp.int32),
@@ -488,6 +544,9 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
         "cascade": jnp.array(False),
         "it": jnp.array(0, jnp.int32),
     }
+    if indices:
+        carry.update(pbuf=jnp.zeros((n, K if spiking else 0), jnp.int32), nbuf=jnp.zeros((n, K if spiking else 0), bool),
+                     log_p=jnp.zeros((steps_log, n), jnp.int32), log_k=jnp.zeros((steps_log, n), jnp.int32))
     # the node's maths on flat (n,) and windowed (n, W) arrays
     is_param = lambda a: eqx.is_array(a) and a.shape == tuple(shape)  # noqa: E731
     nf = jax.tree.map(lambda a: jnp.reshape(a, (n,)) if is_param(a) else a, node)
@@ -598,7 +657,11 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
             new_t = jnp.where(fired, t_spk, jnp.where(stay, f_lim, f_t))
             new_x = _where_tree(fired, post, _where_tree(stay, x_stay, f_x))
             new_c = jnp.where(fired, w_spk + 1, jnp.where(stay, jnp.where(f_lim > f_t, 0, f_c), f_c))
+        else:
+            f_now = fired
         p_new = p + jnp.minimum(k_end, W).astype(p.dtype)
+        cnt_new = c["cnt"] + fired.astype(jnp.int32)
+        lx = {k: c[k] for k in ("log_p", "log_k")} if (indices and log) else None
         if log:
             if E:
                 # anchors passed inside the window: interval starts 1 .. k_end (after impulses)
@@ -611,14 +674,24 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
                 cols = jnp.broadcast_to(jnp.arange(n)[:, None], rr.shape)
                 lt = lt.at[rr, cols].set(jnp.where(leave, start_t, 0.0), mode="drop")
                 ls = {v: ls[v].at[rr, cols].set(jnp.where(leave, S[v], 0.0), mode="drop") for v in names}
-            else:
+                if lx is not None:  # the anchor after impulse k: k impulses of the window applied
+                    lx = {"log_p": lx["log_p"].at[rr, cols].set(p[:, None] + kk.astype(jnp.int32), mode="drop"),
+                          "log_k": lx["log_k"].at[rr, cols].set(jnp.broadcast_to(c["cnt"][:, None], rr.shape),
+                                                                mode="drop")}
+            elif lx is None:
                 lt, ls = _write_log(lt, ls, bounds, t0, new_t, x0)
+            else:
+                lt, ls, lx = _write_log(lt, ls, bounds, t0, new_t, x0,
+                                        {"log_p": (lx["log_p"], p), "log_k": (lx["log_k"], c["cnt"])})
         # the barrier (drive change or end) once every neuron has reached it
         all_ready = jnp.all(ready)
         is_drive = all_ready & (stop_w == -1) & (inp.drive_key(c["kc"])[0] == stop_t)
         is_end = all_ready & ~is_drive
-        if log:
+        if log and lx is None:
             lt, ls = _write_log(lt, ls, bounds, new_t, jnp.where(all_ready, stop_t, new_t), new_x)
+        elif log:
+            lt, ls, lx = _write_log(lt, ls, bounds, new_t, jnp.where(all_ready, stop_t, new_t), new_x,
+                                    {"log_p": (lx["log_p"], p_new), "log_k": (lx["log_k"], cnt_new)})
         x_b = nf.flow(new_x, drive, stop_t - new_t)
         new_x = _where_tree(all_ready, x_b, new_x)
         new_c = jnp.where(all_ready & (new_t < stop_t), 0, new_c)
@@ -635,15 +708,23 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
             tb, wb, cnt, over = _write_spikes(c["tbuf"], c["wbuf"], c["cnt"], fired, t_spk, w_spk, K)
             out.update(tbuf=tb, wbuf=wb, cnt=cnt, over=c["over"] | over,
                        cascade=c["cascade"] | jnp.any(fired & (w_spk >= cfg.max_cascade)))
+            if indices:
+                ok = fired & (c["cnt"] < K)
+                rows, cols = jnp.arange(n), jnp.where(ok, c["cnt"], K)
+                out.update(pbuf=c["pbuf"].at[rows, cols].set(p_new, mode="drop"),
+                           nbuf=c["nbuf"].at[rows, cols].set(f_now, mode="drop"))
+        if lx is not None:
+            out.update(lx)
         return out
 
     def cond(c):
         return ~c["done"]
 
-    buffers = lambda c: (c["tbuf"], c["wbuf"], c["log_t"], c["log_s"])  # noqa: E731
-    c = _while(cond, body, carry, cfg, buffers)
-    return _parallel_result(name, c, {v: unflat(a) for v, a in c["st"].items()}, unflat(c["cnt"]), shape=shape, q=q,
-                            spiking=spiking, log=log)
+    def buffers(c):
+        extra = tuple(c[k] for k in ("pbuf", "nbuf", "log_p", "log_k") if k in c)
+        return (c["tbuf"], c["wbuf"], c["log_t"], c["log_s"]) + extra
+
+    return _while(cond, body, carry, cfg, buffers)
 
 
 # ------------------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
 
     thr, thr_last = threshold_spikes(net, dense, bounds, n_steps, init["thresholds"])
     counts, flags, final, logs, iterations = {}, {}, {}, {}, {}
+    step_states = {}  # per-step states a component rebuilt itself
     spike_times = {}
     for th, raster in thr.items():
         tr, _ = raster_train(raster, bounds, (n_steps + 1) // 2 + 1)
@@ -110,6 +111,7 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         counts.update(res["counts"])
         flags.update(res["flags"])
         logs.update(res["logs"])
+        step_states.update(res.get("states", {}))
         iterations[i] = res["iterations"]
         for n, st in res["final"].items():
             final[n] = st
@@ -144,6 +146,10 @@ def solve_decomposed(net, dense, diracs, *, bounds, n_steps, spike_area, init, c
         drive_seq = jax.vmap(drive)(jnp.arange(n_steps))
         full = states_from_log(node, log_t, log_s, drive_seq, bounds, n_steps, init["neurons"][n])
         rec_states[n] = {v: full[v] for v in want}
+    for n, full in step_states.items():
+        want = tuple(v for v in net.nodes[n].state_vars if v in record.get(n, ()))
+        if want:
+            rec_states[n] = {v: full[v] for v in want}
     return {
         "spike_times": rec_times,
         "spikes": rec_spikes,
