@@ -215,15 +215,16 @@ def _key_order(t, w, max_wave):
 
     XLA's CPU sort is fast for one integer operand and slow for floats or several operands
     (measured: (64, 1600) entries, 2.3 ms vs 14-23 ms). So: sort the integer images of
-    the times alone, rank every entry by binary search, and sort one packed integer
-    ``(rank, wave, position)``; the generic multi-operand sort only when it does not fit.
+    the times alone, rank every entry by binary search (unrolled: (64, 800) entries 0.9 ms
+    vs 1.4 ms for the looped search), and sort one packed integer ``(rank, wave, position)``;
+    the generic multi-operand sort only when it does not fit.
     """
     e = t.shape[0]
     nw = max_wave + 2  # waves 0 .. max_wave, and the padding's NO_WAVE (clipped)
     it = jnp.int64 if jax.config.jax_enable_x64 else jnp.int32
     if e * e * nw < jnp.iinfo(it).max and e > 1:
         key = _sortable(t)
-        rank = jnp.searchsorted(jnp.sort(key), key, side="left").astype(it)
+        rank = jnp.searchsorted(jnp.sort(key), key, side="left", method="scan_unrolled").astype(it)
         packed = (rank * nw + jnp.clip(w, 0, nw - 1).astype(it)) * e + jnp.arange(e, dtype=it)
         return (jnp.sort(packed) % e).astype(jnp.int32)
     _, _, order = jax.lax.sort((t, w, jnp.arange(e, dtype=jnp.int32)), num_keys=2)
