@@ -27,6 +27,11 @@ Spike times are written in place (``eqx.internal.while_loop`` buffers) at
 ``(neuron, count)``: O(neurons) per firing, not O(neurons x slots). With per-step states
 requested, each neuron's last anchor in each step is logged (one write when it leaves
 the step) and :mod:`._recording` rebuilds the states with the closed-form flow.
+
+Derivatives: a parallel node driven by impulses under a constant drive is not
+differentiated through its loop; :mod:`._replay` replays its spikes in closed form (the
+loop's own derivatives, at a fraction of the cost). Other components are differentiated
+through their (checkpointed) loops.
 """
 
 from __future__ import annotations
