@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from ..semantics.events import Delay
+from . import _replay
 from ._roots import first_root, has_root
 from ._trains import NO_WAVE, Train, lexmin, step_of, train_key
 
@@ -67,6 +68,12 @@ def _where_tree(mask, a, b):
     return jax.tree.map(lambda x, y: jnp.where(mask, x, y), a, b)
 
 
+def drive_key(bounds, n_steps, kc):
+    """The key ``(t_kc, -1)`` of the dense drive's next change at step ``kc`` (none: ``(inf, NO_WAVE)``)."""
+    t = jnp.where(kc < n_steps, bounds[jnp.minimum(kc, n_steps)], jnp.inf)
+    return t, jnp.where(kc < n_steps, -1, NO_WAVE)
+
+
 class _Inputs:
     """What a component reads: dense drive, upstream trains, static wiring."""
 
@@ -88,8 +95,7 @@ class _Inputs:
         return self.net.signals_into(vals, self.neurons, use_bias=True)
 
     def drive_key(self, kc):
-        t = jnp.where(kc < self.n_steps, self.bounds[jnp.minimum(kc, self.n_steps)], jnp.inf)
-        return t, jnp.where(kc < self.n_steps, -1, NO_WAVE)
+        return drive_key(self.bounds, self.n_steps, kc)
 
     def next_key(self, kc, ptr, extra=()):
         keys = [self.drive_key(kc), (self.t_end, jnp.array(-1))]
@@ -486,8 +492,6 @@ def _run_windowed(net, comp, inp, ev, *, drive0, kc0, next_change, bounds, n_ste
     its spike times, final state and logged states come from replaying its spikes in
     closed form (:mod:`._replay`, a ``custom_jvp``: nothing extra without differentiation);
     otherwise the loop itself is differentiated."""
-    from . import _replay
-
     (name,) = comp.nodes
     node = net.nodes[name]
     shape = node.shape

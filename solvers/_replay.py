@@ -20,8 +20,8 @@ runs (on values); a JVP (and so ``jax.grad``) runs the loop on values and differ
 replay, instead of differentiating through the loop's iterations. The derivatives are those
 of the loop (the same implicit differentiation of the same roots); the values are the loop's,
 bit for bit. It applies when the node's drive is constant over the run (no dense input; a
-bias is constant) and the replay's dense work (neurons x impulses x (slots + logged steps))
-is bounded; otherwise the loop itself is differentiated.
+bias is constant) and the replay's dense work (neurons x (impulses x spike slots + recorded
+steps)) is bounded; otherwise the loop itself is differentiated.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ import numpy as np
 from ._recording import states_from_log
 from ._trains import step_of
 
-_MAX_ELEMENTS = 2**22  # neurons x impulses x (spike slots + logged steps + 2) of one replay
+_MAX_ELEMENTS = 2**22  # neurons x (impulses x (spike slots + 2) + recorded steps): the replay's dense work
 
 
 def replay_applies(node, ev, inp, *, n, k, steps_log):
     """Whether the derivatives of this windowed component come from :func:`replayed`."""
     if inp.dense:
         return False
-    return n * max(1, ev.size) * (k + steps_log + 2) <= _MAX_ELEMENTS
+    return n * (max(1, ev.size) * (k + 2) + steps_log) <= _MAX_ELEMENTS
 
 
 def replayed(loop, node, ev, x_init, drive0, skip, run):
@@ -101,10 +101,9 @@ class _ConstantDrive:
         self.bounds, self.n_steps, self.t_end = bounds, n_steps, bounds[n_steps]
 
     def drive_key(self, kc):
-        from ._trains import NO_WAVE
+        from ._component import drive_key
 
-        t = jnp.where(kc < self.n_steps, self.bounds[jnp.minimum(kc, self.n_steps)], jnp.inf)
-        return t, jnp.where(kc < self.n_steps, -1, NO_WAVE)
+        return drive_key(self.bounds, self.n_steps, kc)
 
 
 def _zero_tangent(x):
@@ -134,8 +133,10 @@ def _shaped(node, n, lead=(), trail=()):
 
 
 def _replay(floats, ints, c, static, run):
-    """The loop's outputs as differentiable closed-form functions of ``floats`` (values equal
-    the loop's: every term that carries a derivative is added as ``x - stop_gradient(x)``)."""
+    """The loop's outputs as differentiable closed-form functions of ``floats``, given the loop's
+    final carry ``c`` (which spikes happened, in what order, after how many impulses). Only the
+    derivatives are used (the values are the loop's); a spike time carries its derivative as
+    ``t0 + (delta - stop_gradient(delta))``, ``delta`` the Newton step at the loop's root."""
     sg = jax.lax.stop_gradient
     params, t, a, mat, x0, drive = floats
     _, gi, _, bounds, _ = ints
