@@ -43,7 +43,7 @@ def test_platform_readout_on_a_tiny_model(yy):
     runs the graph; that neuron is the predicted class."""
     g = T.feedforward([np.eye(3) * 0.1], tau_mem=1e-2, tau_syn=5e-3, dt=1e-4)
     net = nirjax.load(g, warn=False)
-    cfg = dict(yy.CONFIG, output_node="lif1", t1=4e-3)
+    cfg = dict(yy.CONFIG, output_node="lif1", t1=4e-3, max_spikes=16)  # its own graph: one layer, "lif1"
     times = np.array([[1.0e-3, 0.5e-3, 2.0e-3], [0.3e-3, 0.8e-3, 0.2e-3], [0.0, 1.1e-3, 0.7e-3]])
     expected = np.argmin(times, axis=1)
     x = T.raster(times, dt=1e-4, steps=40)
