@@ -64,6 +64,15 @@ def _flat(x):
     return jnp.reshape(x, (-1,))
 
 
+def per_neuron(node, n, lead=(), trail=()):
+    """``node`` with its per-neuron parameters reshaped to ``(*lead, n, *trail)`` (flat neurons,
+    broadcast against leading and trailing axes)."""
+    shape = tuple(node.shape)
+    is_param = lambda a: eqx.is_array(a) and a.shape == shape  # noqa: E731
+    new = (1,) * len(lead) + (n,) + (1,) * len(trail)
+    return jax.tree.map(lambda a: jnp.reshape(a, new) if is_param(a) else a, node)
+
+
 def _where_tree(mask, a, b):
     return jax.tree.map(lambda x, y: jnp.where(mask, x, y), a, b)
 
@@ -577,9 +586,7 @@ def _windowed_loop(node, ev, x_init, drive0, skip, *, name, k, inp, kc0, next_ch
         carry.update(pbuf=jnp.zeros((n, K if spiking else 0), jnp.int32), nbuf=jnp.zeros((n, K if spiking else 0), bool),
                      log_p=jnp.zeros((steps_log, n), jnp.int32), log_k=jnp.zeros((steps_log, n), jnp.int32))
     # the node's maths on flat (n,) and windowed (n, W) arrays
-    is_param = lambda a: eqx.is_array(a) and a.shape == tuple(shape)  # noqa: E731
-    nf = jax.tree.map(lambda a: jnp.reshape(a, (n,)) if is_param(a) else a, node)
-    nw = jax.tree.map(lambda a: jnp.reshape(a, (n, 1)) if is_param(a) else a, node)
+    nf, nw = per_neuron(node, n), per_neuron(node, n, trail=(1,))
 
     def lexlt(t1, w1, t2, w2):
         return (t1 < t2) | ((t1 == t2) & (w1 < w2))

@@ -124,19 +124,13 @@ def _affine(P, cvec, x, names, extra=None):
     return out
 
 
-def _shaped(node, n, lead=(), trail=()):
-    """``node`` with its per-neuron parameters reshaped to ``(*lead, n, *trail)``."""
-    shape = tuple(node.shape)
-    is_param = lambda a: eqx.is_array(a) and a.shape == shape  # noqa: E731
-    new = (1,) * len(lead) + (n,) + (1,) * len(trail)
-    return jax.tree.map(lambda a: jnp.reshape(a, new) if is_param(a) else a, node)
-
-
 def _replay(floats, ints, c, static, run):
     """The loop's outputs as differentiable closed-form functions of ``floats``, given the loop's
     final carry ``c`` (which spikes happened, in what order, after how many impulses). Only the
     derivatives are used (the values are the loop's); a spike time carries its derivative as
     ``t0 + (delta - stop_gradient(delta))``, ``delta`` the Newton step at the loop's root."""
+    from ._component import per_neuron as _shaped
+
     sg = jax.lax.stop_gradient
     params, t, a, mat, x0, drive = floats
     _, gi, _, bounds, _ = ints
@@ -149,7 +143,7 @@ def _replay(floats, ints, c, static, run):
     drive = jnp.reshape(jnp.asarray(drive, bounds.dtype), (n,))
     t_lo, t_end = bounds[0], bounds[n_steps]
     tbuf = c["tbuf"]
-    K = tbuf.shape[1] if node.spiking else 0
+    K = tbuf.shape[1]  # 0 for a non-spiking node
     cnt = jnp.minimum(c["cnt"], K)
     E = int(t.shape[0])
     rows = jnp.arange(n)
